@@ -1,0 +1,75 @@
+"""The ``styletool`` command line: a Typer app built by :func:`create_app`."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from styletool.cli import state
+from styletool.errors import StyletoolError
+
+
+def create_app() -> typer.Typer:
+    """Build the CLI: core command groups first, then commands added by plugins."""
+    from styletool.cli import catalog, plugins_cmd, root, stylize
+    from styletool.plugins import get_plugin_manager
+
+    app = typer.Typer(
+        name="styletool",
+        help="Neural style transfer: paint photos in the manner of paintings.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    root.install(app)
+    stylize.install(app)
+    catalog.install(app)
+    plugins_cmd.install(app)
+    get_plugin_manager().call_register_commands(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``styletool`` console script."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    state.debug = "--debug" in args
+    try:
+        app = create_app()
+        code = app(args=args, prog_name="styletool", standalone_mode=False)
+    except StyletoolError as exc:
+        _report(exc, exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        if _is_click_abort(exc):
+            print("error: interrupted", file=sys.stderr)
+            sys.exit(130)
+        if _is_click_exception(exc):
+            # Usage errors from the parser itself (missing argument, bad value): one line, exit 2.
+            _report(exc, exc.exit_code, message=exc.format_message())
+        # A bug: still one line unless --debug.
+        _report(exc, 1, message=f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+    else:
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# Typer may use its own vendored copy of click, so its exceptions are recognised
+# by shape rather than by class.
+def _is_click_exception(exc: BaseException) -> bool:
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _is_click_abort(exc: BaseException) -> bool:
+    return type(exc).__name__ == "Abort"
+
+
+def _report(exc: BaseException, code: int, *, message: str | None = None) -> None:
+    if state.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = " ".join((message if message is not None else str(exc)).split())
+    print(f"error: {text}", file=sys.stderr)
+    sys.exit(code)

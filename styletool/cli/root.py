@@ -1,0 +1,32 @@
+"""The root callback: global options for every command."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from styletool.cli import state
+
+
+def _version(value: bool) -> None:
+    if value:
+        from styletool import __version__
+
+        typer.echo(f"styletool {__version__}")
+        raise typer.Exit()
+
+
+def install(app: typer.Typer) -> None:
+    @app.callback()
+    def root(
+        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps (auto: CUDA when present, else CPU)."),
+        precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (mixed precision through autocast)."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ) -> None:
+        """Neural style transfer: paint photos in the manner of paintings."""
+        state.options = state.GlobalOptions(device=device, precision=precision, seed=seed, quiet=quiet, debug=debug)
+        state.debug = state.debug or debug

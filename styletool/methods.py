@@ -1,0 +1,61 @@
+"""The base class every stylization method plugin implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from styletool.events import ProgressCallback, ignore_progress
+from styletool.runtime import Runtime
+
+
+@dataclass
+class StylizeRequest:
+    """Everything a method needs to stylize, fixed for a whole run.
+
+    ``styles`` are full-size RGB images in [0, 1] as ``[1, 3, H, W]`` tensors
+    on the runtime's device, loaded once per run; ``style_names`` are their
+    file stems, in the same order.
+    """
+
+    options: Any
+    styles: list[torch.Tensor] = field(default_factory=list)
+    style_names: list[str] = field(default_factory=list)
+    model: Path | None = None
+
+
+class Method:
+    """A stylization method. Subclasses set ``Options`` and implement what they can do.
+
+    A method instance is bound to one :class:`Runtime` and never chooses a
+    device itself. ``prepare`` runs once per run (style statistics, model
+    loading); ``stylize`` runs once per input image.
+    """
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type | None] = None
+    # Longest side of the output when the user gives no --size (None: keep the input's).
+    default_size: ClassVar[int | None] = None
+    # Whether stylize needs --style images (feed-forward models carry their style).
+    needs_style: ClassVar[bool] = True
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def prepare(self, request: StylizeRequest) -> Any:
+        """Do the per-run work shared by every input; the result goes to :meth:`stylize`."""
+        return None
+
+    def stylize(
+        self,
+        content: torch.Tensor,
+        request: StylizeRequest,
+        prepared: Any,
+        *,
+        progress: ProgressCallback = ignore_progress,
+    ) -> torch.Tensor:
+        """Stylize ``content`` ([1, 3, H, W], RGB in [0, 1]); return the same shape."""
+        raise NotImplementedError(f"method '{self.name}' cannot stylize")

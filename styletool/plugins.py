@@ -1,0 +1,225 @@
+"""Plugin loading: entry points one at a time, failures isolated and recorded.
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that
+fails to import, and calling a hook runs every implementation in one go, so
+one raising plugin would hide all the others. Here each entry point is loaded
+on its own, each plugin's collection hooks are called on their own, and every
+registered name is attributed to the plugin that registered it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Callable
+
+import pluggy
+
+from styletool import hookspecs
+from styletool.registry import SPEC_TYPES, Registry
+
+ENTRY_POINT_GROUP = "styletool"
+DISABLE_ENV = "STYLETOOL_DISABLE_PLUGINS"
+COLLECTION_HOOKS = {
+    "register_methods": "method",
+    "register_losses": "loss",
+    "register_backbones": "backbone",
+}
+
+
+@dataclass
+class PluginRecord:
+    """What styletool knows about one plugin, as `styletool plugins` shows it."""
+
+    name: str
+    distribution: str = ""
+    version: str = ""
+    module: str = ""
+    status: str = "ok"  # ok | failed | blocked
+    error: str = ""
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    def registered_summary(self) -> str:
+        parts = []
+        for kind, names in self.registered.items():
+            if names:
+                parts.append(f"{kind}s: {', '.join(names)}" if kind != "loss" else f"losses: {', '.join(names)}")
+        return "; ".join(parts)
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def disabled_plugins() -> set[str]:
+    """Plugin names blocked with STYLETOOL_DISABLE_PLUGINS=a,b."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+class PluginManager:
+    """Loads plugins and collects what they register into a :class:`Registry`."""
+
+    def __init__(self, *, warn: Callable[[str], None] = _stderr_warning):
+        self.pm = pluggy.PluginManager("styletool")
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        self.registry = Registry()
+        self._warn = warn
+
+    # -- loading ---------------------------------------------------------
+    def load_entry_points(self, *, disabled: set[str] | None = None) -> None:
+        """Import every plugin of the ``styletool`` entry-point group, one at a time."""
+        disabled = disabled_plugins() if disabled is None else disabled
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            record = PluginRecord(
+                name=ep.name,
+                distribution=getattr(dist, "name", "") or "",
+                version=getattr(dist, "version", "") or "",
+                module=ep.value,
+            )
+            if ep.name in self.records:
+                other = self.records[ep.name]
+                self._warn(
+                    f"plugin '{ep.name}' from {record.distribution or ep.value} ignored: "
+                    f"the name is taken by {other.distribution or other.module}"
+                )
+                continue
+            self.records[ep.name] = record
+            if ep.name in disabled:
+                record.status = "blocked"
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # any import-time failure of third-party code
+                self._fail(record, f"failed to load: {_describe(exc)}")
+                continue
+            self._register(module, record)
+
+    def add_plugin(self, module: ModuleType | Any, *, name: str, distribution: str = "") -> PluginRecord:
+        """Register an in-process plugin object (used by tests and embedding code)."""
+        record = PluginRecord(name=name, distribution=distribution, module=getattr(module, "__name__", repr(module)))
+        self.records[name] = record
+        if name in disabled_plugins():
+            record.status = "blocked"
+        else:
+            self._register(module, record)
+        return record
+
+    def _register(self, module: Any, record: PluginRecord) -> None:
+        try:
+            self.pm.register(module, name=record.name)
+        except Exception as exc:  # pluggy validation: wrong hook arguments
+            self._fail(record, f"invalid plugin: {_describe(exc)}")
+            return
+        unknown = _unknown_hooks(self.pm, record.name)
+        if unknown:
+            self.pm.unregister(name=record.name)
+            self._fail(record, "; ".join(unknown))
+
+    def _fail(self, record: PluginRecord, error: str) -> None:
+        record.status = "failed"
+        record.error = error
+        self._warn(f"plugin '{record.name}' {error}")
+
+    # -- collection ------------------------------------------------------
+    def collect(self) -> Registry:
+        """Call each plugin's collection hooks separately and fill the registry."""
+        for record in self.records.values():
+            if record.status != "ok":
+                continue
+            plugin = self.pm.get_plugin(record.name)
+            specs = []
+            try:
+                for hook_name, kind in COLLECTION_HOOKS.items():
+                    for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                        if impl.plugin is plugin:
+                            impl.function(register=_Collector(kind, hook_name, specs))
+            except Exception as exc:
+                # Keep nothing from a plugin whose hook raised: half a plugin is worse than none.
+                self._fail(record, f"raised in {hook_name}: {_describe(exc)}")
+                continue
+            for spec in specs:
+                conflict = self.registry.add(spec, plugin=record.name)
+                if conflict is not None:
+                    self._warn(f"conflict: {conflict}")
+                else:
+                    record.registered.setdefault(spec.kind, []).append(spec.name)
+        return self.registry
+
+    def call_register_commands(self, app: Any) -> None:
+        """Let plugins add CLI commands; a raising plugin is reported, the rest still run."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            record = self.records.get(impl.plugin_name)
+            if record is not None and record.status != "ok":
+                continue
+            try:
+                impl.function(app=app)
+            except Exception as exc:
+                if record is not None:
+                    self._fail(record, f"raised in register_commands: {_describe(exc)}")
+
+
+class _Collector:
+    """The ``register`` callable handed to one collection hook."""
+
+    def __init__(self, kind: str, hook_name: str, sink: list):
+        self.kind, self.hook_name, self.sink = kind, hook_name, sink
+
+    def __call__(self, spec: Any) -> None:
+        expected = SPEC_TYPES[self.kind]
+        if not isinstance(spec, expected):
+            raise TypeError(
+                f"{self.hook_name} must register {expected.__name__} objects, got {type(spec).__name__}"
+            )
+        self.sink.append(spec)
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:
+    """Hook implementations of this plugin that match no hook spec (usually a typo)."""
+    plugin = pm.get_plugin(plugin_name)
+    known = [name for name in dir(hookspecs) if name.startswith("register_")]
+    problems = []
+    for caller_name in dir(pm.hook):
+        caller = getattr(pm.hook, caller_name)
+        if not isinstance(caller, pluggy.HookCaller) or caller.spec is not None:
+            continue
+        if any(impl.plugin is plugin for impl in caller.get_hookimpls()):
+            close = difflib.get_close_matches(caller_name, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"has an unknown hook '{caller_name}'{hint}")
+    return problems
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+_MANAGER: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, loaded on first use (warnings print once)."""
+    global _MANAGER
+    if _MANAGER is None:
+        manager = PluginManager()
+        manager.load_entry_points()
+        manager.collect()
+        _MANAGER = manager
+    return _MANAGER
+
+
+def get_registry() -> Registry:
+    return get_plugin_manager().registry
+
+
+def reset_plugin_manager() -> None:
+    """Forget the loaded plugins (tests change entry points between runs)."""
+    global _MANAGER
+    _MANAGER = None

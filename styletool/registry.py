@@ -1,0 +1,81 @@
+"""Name -> spec lookups for methods, losses and backbones, with conflicts and suggestions."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from styletool.errors import UnknownNameError
+from styletool.specs import BackboneSpec, LossSpec, MethodSpec
+
+SPEC_TYPES = {"method": MethodSpec, "loss": LossSpec, "backbone": BackboneSpec}
+PLURALS = {"method": "methods", "loss": "losses", "backbone": "backbones"}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two plugins registered the same name; the first one keeps it."""
+
+    kind: str
+    name: str
+    kept: str
+    rejected: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} '{self.name}' is registered by both plugin '{self.kept}' and "
+            f"plugin '{self.rejected}'; using '{self.kept}'"
+        )
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins registered, by kind and name."""
+
+    methods: dict[str, MethodSpec] = field(default_factory=dict)
+    losses: dict[str, LossSpec] = field(default_factory=dict)
+    backbones: dict[str, BackboneSpec] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def table(self, kind: str) -> dict:
+        return getattr(self, PLURALS[kind])
+
+    def add(self, spec, *, plugin: str) -> Conflict | None:
+        """Add a spec on behalf of ``plugin``; a taken name is a conflict, never an overwrite."""
+        table = self.table(spec.kind)
+        existing = table.get(spec.name)
+        if existing is not None:
+            conflict = Conflict(spec.kind, spec.name, existing.plugin or "?", plugin)
+            self.conflicts.append(conflict)
+            return conflict
+        object.__setattr__(spec, "plugin", plugin)
+        table[spec.name] = spec
+        return None
+
+    def get(self, kind: str, name: str):
+        """The spec registered as ``name``, or an error that suggests a close name."""
+        table = self.table(kind)
+        spec = table.get(name)
+        if spec is None:
+            raise UnknownNameError(unknown_name_message(kind, name, table))
+        return spec
+
+    def method(self, name: str) -> MethodSpec:
+        return self.get("method", name)
+
+    def loss(self, name: str) -> LossSpec:
+        return self.get("loss", name)
+
+    def backbone(self, name: str) -> BackboneSpec:
+        return self.get("backbone", name)
+
+    def methods_that_can(self, capability: str) -> list[str]:
+        return sorted(n for n, s in self.methods.items() if capability in s.capabilities)
+
+
+def unknown_name_message(kind: str, name: str, known) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    available = f" (available: {', '.join(names)})" if names else f" (no {PLURALS[kind]} are installed)"
+    return f"unknown {kind} '{name}'{hint}{available}"

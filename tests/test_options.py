@@ -1,0 +1,75 @@
+"""Method options: typed parsing from --flags, validation, suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from styletool import UsageError, option
+from styletool.options import make_options, option_infos, parse_options
+
+
+@dataclass
+class Opts:
+    iterations: int = option(100, help="steps", min=1)
+    lr: float | None = option(None, help="rate", min=0, min_exclusive=True)
+    optimizer: str = option("lbfgs", help="which", choices=("lbfgs", "adam"))
+    layers: list[str] = option(["a", "b"], help="layers")
+    blend: list[float] = option([], help="weights", min=0)
+    fast: bool = option(False, help="go fast")
+
+
+def test_defaults_and_types():
+    opts = parse_options(Opts, [])
+    assert opts == Opts()
+    opts = parse_options(Opts, ["--iterations", "7", "--lr=0.5", "--layers", "x,y,z", "--blend", "0.7,0.3", "--fast"])
+    assert (opts.iterations, opts.lr, opts.layers, opts.blend, opts.fast) == (7, 0.5, ["x", "y", "z"], [0.7, 0.3], True)
+
+
+def test_negated_flag_and_explicit_bool():
+    assert parse_options(Opts, ["--fast", "--no-fast"]).fast is False
+    assert parse_options(Opts, ["--fast=yes"]).fast is True
+
+
+def test_list_defaults_are_not_shared():
+    a, b = Opts(), Opts()
+    a.layers.append("c")
+    assert b.layers == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["--iteration", "5"], "did you mean --iterations"),
+        (["--iterations", "ten"], "not a valid integer"),
+        (["--iterations", "0"], "must be at least 1"),
+        (["--lr", "0"], "must be greater than 0"),
+        (["--lr", "nan"], "not a valid number"),
+        (["--optimizer", "adma"], "did you mean 'adam'"),
+        (["--blend", "0.5,-1"], "out of range"),
+        (["--iterations"], "needs a value"),
+        (["stray"], "unexpected argument"),
+    ],
+)
+def test_bad_values_are_usage_errors(words, expected):
+    with pytest.raises(UsageError, match=expected):
+        parse_options(Opts, words, method="demo")
+
+
+def test_make_options_validates_python_values():
+    assert make_options(Opts, {"iterations": 3}).iterations == 3
+    with pytest.raises(UsageError, match="at least 1"):
+        make_options(Opts, {"iterations": 0})
+    with pytest.raises(UsageError, match="did you mean 'iterations'"):
+        make_options(Opts, {"iteratons": 3})
+
+
+def test_option_infos_describe_for_help():
+    infos = {i.flag: i for i in option_infos(Opts)}
+    assert infos["--iterations"].type_name == "integer"
+    assert infos["--iterations"].describe_range() == ">= 1"
+    assert infos["--optimizer"].describe_range() == "lbfgs|adam"
+    assert infos["--layers"].describe_default() == "a,b"
+    assert infos["--lr"].describe_default() == "none"
+    assert infos["--fast"].type_name == "flag"

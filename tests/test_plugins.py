@@ -1,0 +1,149 @@
+"""Plugin loading: good, broken, typo'd, raising, conflicting and blocked plugins."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import make_module
+
+from styletool import LossSpec, MethodSpec, hookimpl
+from styletool.plugins import get_plugin_manager
+
+
+def method_plugin(*names):
+    @hookimpl
+    def register_methods(register):
+        for name in names:
+            register(MethodSpec(name=name, summary=f"{name} method", load="math:sqrt"))
+
+    return make_module("m", register_methods=register_methods)
+
+
+def loss_plugin(name):
+    @hookimpl
+    def register_losses(register):
+        register(LossSpec(name=name, summary="a loss", load="math:sqrt", role="style"))
+
+    return make_module("l", register_losses=register_losses)
+
+
+def test_good_plugin_registers_and_is_attributed(fake_plugins):
+    fake_plugins(alpha=method_plugin("one", "two"), beta=loss_plugin("fancy"))
+    manager = get_plugin_manager()
+    assert manager.records["alpha"].status == "ok"
+    assert manager.records["alpha"].distribution == "styletool-alpha"
+    assert manager.records["alpha"].version == "1.2.3"
+    assert manager.records["alpha"].registered == {"method": ["one", "two"]}
+    assert manager.registry.method("two").plugin == "alpha"
+    assert manager.registry.loss("fancy").plugin == "beta"
+
+
+def test_import_error_is_isolated_and_reported_once(fake_plugins, cli):
+    fake_plugins(broken=ModuleNotFoundError("No module named 'missingdep'"), alpha=method_plugin("one"))
+    result = cli("plugins", "--json")
+    assert result.code == 0
+    records = {r["name"]: r for r in map(json.loads, result.out.splitlines())}
+    assert records["broken"]["status"] == "failed"
+    assert "missingdep" in records["broken"]["error"]
+    assert records["alpha"]["status"] == "ok"
+    warnings = [line for line in result.err.splitlines() if "broken" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: plugin 'broken'")
+
+
+def test_typo_in_hook_name_fails_that_plugin_with_a_suggestion(fake_plugins):
+    @hookimpl
+    def register_method(register):  # missing the final "s"
+        register(MethodSpec(name="x", summary="x", load="math:sqrt"))
+
+    fake_plugins(typo=make_module("t", register_method=register_method), alpha=method_plugin("one"))
+    manager = get_plugin_manager()
+    record = manager.records["typo"]
+    assert record.status == "failed"
+    assert "register_method" in record.error and "did you mean 'register_methods'" in record.error
+    assert "one" in manager.registry.methods
+
+
+def test_raising_hook_drops_that_plugin_only(fake_plugins):
+    @hookimpl
+    def register_methods(register):
+        register(MethodSpec(name="half", summary="registered before the crash", load="math:sqrt"))
+        raise RuntimeError("boom")
+
+    fake_plugins(crashy=make_module("c", register_methods=register_methods), alpha=method_plugin("one"))
+    manager = get_plugin_manager()
+    assert manager.records["crashy"].status == "failed"
+    assert "RuntimeError: boom" in manager.records["crashy"].error
+    assert "half" not in manager.registry.methods
+    assert manager.records["alpha"].status == "ok"
+
+
+def test_wrong_spec_type_fails_the_plugin(fake_plugins):
+    @hookimpl
+    def register_methods(register):
+        register(LossSpec(name="oops", summary="wrong kind", load="math:sqrt"))
+
+    fake_plugins(wrong=make_module("w", register_methods=register_methods))
+    record = get_plugin_manager().records["wrong"]
+    assert record.status == "failed" and "MethodSpec" in record.error
+
+
+def test_name_conflict_is_reported_not_overwritten(fake_plugins, capsys):
+    fake_plugins(alpha=method_plugin("same"), beta=method_plugin("same"))
+    manager = get_plugin_manager()
+    assert manager.registry.method("same").plugin == "alpha"
+    assert len(manager.registry.conflicts) == 1
+    assert "conflict" in capsys.readouterr().err
+    assert manager.records["beta"].registered == {}
+
+
+def test_disabled_plugins_are_blocked(fake_plugins, monkeypatch, cli):
+    monkeypatch.setenv("STYLETOOL_DISABLE_PLUGINS", "beta, gamma")
+    fake_plugins(alpha=method_plugin("one"), beta=method_plugin("two"))
+    result = cli("plugins", "--json")
+    records = {r["name"]: r for r in map(json.loads, result.out.splitlines())}
+    assert records["beta"]["status"] == "blocked"
+    assert records["alpha"]["status"] == "ok"
+    assert "two" not in get_plugin_manager().registry.methods
+
+
+def test_plugins_table_shows_status_and_registrations(fake_plugins, cli):
+    fake_plugins(alpha=method_plugin("one"), broken=ImportError("bad"))
+    result = cli("plugins")
+    assert result.code == 0
+    assert "alpha" in result.out and "styletool-alpha" in result.out and "1.2.3" in result.out
+    assert "methods: one" in result.out
+    assert "failed" in result.out
+
+
+def test_builtin_plugins_are_loaded_from_entry_points(cli):
+    result = cli("plugins", "--json")
+    records = {r["name"]: r for r in map(json.loads, result.out.splitlines())}
+    for name in ("backbones", "losses", "gatys"):
+        assert records[name]["status"] == "ok", records[name]
+        assert records[name]["distribution"] == "styletool"
+    assert records["gatys"]["registered"] == {"method": ["gatys"]}
+    assert "vgg19" in records["backbones"]["registered"]["backbone"]
+
+
+def test_plugin_commands_hook_adds_a_command(fake_plugins, cli):
+    @hookimpl
+    def register_commands(app):
+        @app.command("hello")
+        def hello() -> None:
+            """Say hello."""
+            print("hello from a plugin")
+
+    fake_plugins(greeter=make_module("g", register_commands=register_commands))
+    result = cli("hello")
+    assert result.code == 0 and "hello from a plugin" in result.out
+
+
+def test_plugins_install_runs_pip_in_this_interpreter(monkeypatch, cli):
+    import subprocess
+    import sys
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    result = cli("plugins", "install", "styletool-foo", "--upgrade")
+    assert result.code == 0
+    assert calls == [[sys.executable, "-m", "pip", "install", "--upgrade", "styletool-foo"]]

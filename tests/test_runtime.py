@@ -1,0 +1,58 @@
+"""The device runtime: device resolution, precision, seeds, shared backbones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from styletool import DeviceError, Runtime, UnknownNameError, UsageError
+from styletool.runtime import resolve_device
+
+
+def test_auto_and_cpu_resolve():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_unavailable_cuda_is_a_clear_error():
+    with pytest.raises(DeviceError, match="'cuda:1' is not available.*--device cpu"):
+        resolve_device("cuda:1")
+
+
+def test_unknown_device_string():
+    with pytest.raises(UsageError, match="unknown device 'gpu'"):
+        resolve_device("gpu")
+
+
+def test_precision_validation():
+    with pytest.raises(UsageError, match="unknown precision"):
+        Runtime(device="cpu", precision="fp8")
+    with pytest.raises(UsageError, match="fp16 is not supported on the CPU"):
+        Runtime(device="cpu", precision="fp16")
+    assert Runtime(device="cpu", precision="bf16").autocast_dtype == torch.bfloat16
+
+
+def test_same_seed_same_numbers():
+    a = torch.rand(5, generator=Runtime(device="cpu", seed=3).generator())
+    b = torch.rand(5, generator=Runtime(device="cpu", seed=3).generator())
+    c = torch.rand(5, generator=Runtime(device="cpu", seed=4).generator())
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_backbones_are_cached_frozen_and_looked_up_by_name():
+    runtime = Runtime(device="cpu")
+    first = runtime.backbone("vgg19")
+    assert first is Runtime(device="cpu").backbone("vgg19")
+    assert first is not runtime.backbone("vgg19", pooling="avg")
+    assert not first.training
+    assert all(not p.requires_grad for p in first.parameters())
+    with pytest.raises(UnknownNameError, match="did you mean 'vgg19'"):
+        runtime.backbone("vgg91")
+
+
+def test_losses_and_methods_come_from_the_registry():
+    runtime = Runtime(device="cpu")
+    assert runtime.loss("gram", layers=["relu1_1"]).layers == {"relu1_1": 1.0}
+    assert runtime.method("gatys").runtime is runtime
