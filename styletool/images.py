@@ -9,14 +9,15 @@ What Pillow cannot do, and how this module copes:
 * Pillow has no 16-bit RGB image mode. It opens 16-bit RGB(A) PNG and TIFF
   files as 8-bit ``RGB``/``RGBA`` by keeping the high byte of each sample. We
   decode such files twice, the second time with the opposite byte order, which
-  yields the low bytes, and put the two together (see ``_read_rgb16``).
+  yields the low bytes, and put the two together (see ``_decode``).
 * 16-bit grayscale with alpha PNG files are still read at 8-bit precision:
   Pillow has no unpacker that would give us their low bytes.
 * A 16-bit source with a colour profile other than sRGB is colour-converted at
   8-bit precision (littleCMS in Pillow works on 8-bit RGB only) and reports
   ``bits=8``. Profiles describing themselves as sRGB are taken as sRGB as is.
-* For the same reason Pillow cannot write 16-bit RGB: ``bits=16`` output uses
-  small PNG and TIFF writers here built on ``zlib`` and ``struct``.
+* Without a 16-bit RGB mode Pillow cannot write such files either:
+  ``bits=16`` output uses the small PNG and TIFF writers at the end of this
+  module, built on ``zlib`` and ``struct``.
 """
 
 from __future__ import annotations
@@ -88,18 +89,6 @@ _OTHER_BYTE_ORDER = {"B": "L", "L": "B", "N": "B" if sys.byteorder == "little" e
 _SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
-# Pillow's table for the EXIF orientation tag, as used by ImageOps.exif_transpose.
-# We apply it to the decoded arrays so 8- and 16-bit paths share one code path.
-_ORIENTATION_TRANSPOSE = {
-    2: PIL.Image.Transpose.FLIP_LEFT_RIGHT,
-    3: PIL.Image.Transpose.ROTATE_180,
-    4: PIL.Image.Transpose.FLIP_TOP_BOTTOM,
-    5: PIL.Image.Transpose.TRANSPOSE,
-    6: PIL.Image.Transpose.ROTATE_270,
-    7: PIL.Image.Transpose.TRANSVERSE,
-    8: PIL.Image.Transpose.ROTATE_90,
-}
-
 
 @dataclass
 class Image:
@@ -133,16 +122,16 @@ def load_image(
     before they are decoded.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ImageError("is a directory, not an image file", where=path)
     try:
         file = open(path, "rb")  # noqa: SIM115 - closed by the with block below
     except FileNotFoundError:
         raise ImageError("no such file", where=path) from None
-    except IsADirectoryError:
-        raise ImageError("is a directory, not an image file", where=path) from None
     except PermissionError:
         raise ImageError("permission denied", where=path) from None
     except OSError as error:
-        raise ImageError(f"cannot open: {error.strerror or error}", where=path) from None
+        raise ImageError(f"cannot open: {_describe(error)}", where=path) from None
 
     with file:
         if os.fstat(file.fileno()).st_size == 0:
@@ -188,8 +177,9 @@ def _open_and_load(
     """Open and fully decode the first frame, turning every failure into an ImageError.
 
     Also returns the raw modes the pixel data is stored in, which tell 16-bit
-    RGB apart from 8-bit (both open as mode ``RGB``). With ``rawmode`` the pixel data is unpacked with that raw mode instead of the
-    file's own (used to fetch the low bytes of 16-bit samples).
+    RGB apart from 8-bit (both open as mode ``RGB``). With ``rawmode`` the
+    data is unpacked in that raw mode instead of the file's own (used to fetch
+    the low bytes of 16-bit samples).
     """
     file.seek(0)
     # We check the caller's max_pixels ourselves right after reading the header,
@@ -262,24 +252,26 @@ def _exif_orientation(im: PIL.Image.Image) -> int:
 
 
 def _orient(values: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply the EXIF orientation to an ``[H, W, C]`` array, as ImageOps.exif_transpose does."""
-    method = _ORIENTATION_TRANSPOSE.get(orientation)
-    if method is None:
-        return values
-    if method == PIL.Image.Transpose.FLIP_LEFT_RIGHT:
+    """Apply an EXIF orientation (1-8) to an ``[H, W, C]`` array, as ImageOps.exif_transpose does.
+
+    Done on arrays rather than Pillow images so 8- and 16-bit sources share it.
+    """
+    if orientation == 2:  # mirrored left-right
         values = values[:, ::-1]
-    elif method == PIL.Image.Transpose.FLIP_TOP_BOTTOM:
-        values = values[::-1]
-    elif method == PIL.Image.Transpose.ROTATE_180:
+    elif orientation == 3:  # upside down
         values = values[::-1, ::-1]
-    elif method == PIL.Image.Transpose.ROTATE_90:  # counter-clockwise
-        values = np.rot90(values, 1)
-    elif method == PIL.Image.Transpose.ROTATE_270:  # clockwise
-        values = np.rot90(values, -1)
-    elif method == PIL.Image.Transpose.TRANSPOSE:  # mirror across the main diagonal
+    elif orientation == 4:  # mirrored top-bottom
+        values = values[::-1]
+    elif orientation == 5:  # mirrored across the main diagonal
         values = values.transpose(1, 0, 2)
-    else:  # TRANSVERSE: mirror across the other diagonal
+    elif orientation == 6:  # needs a quarter turn clockwise
+        values = np.rot90(values, -1)
+    elif orientation == 7:  # mirrored across the other diagonal
         values = values[::-1, ::-1].transpose(1, 0, 2)
+    elif orientation == 8:  # needs a quarter turn counter-clockwise
+        values = np.rot90(values, 1)
+    else:  # 1 (upright) or an invalid value
+        return values
     return np.ascontiguousarray(values)
 
 
@@ -287,10 +279,11 @@ def _rgb16_arrays(high: PIL.Image.Image, low: PIL.Image.Image) -> tuple[np.ndarr
     samples = np.asarray(high).astype(np.uint16) * 256 + np.asarray(low)
     values = samples.astype(np.float32) / 65535
     alpha = values[..., 3:] if high.mode == "RGBA" else _key_alpha(samples, high.info.get("transparency"))
-    return np.ascontiguousarray(values[..., :3]), _contiguous(alpha), 16
+    return values[..., :3], alpha, 16
 
 
 def _gray16_arrays(im: PIL.Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
+    # bits=16 here means "more than 8", also for 32-bit integer and float sources.
     if im.mode == "F":
         # Floating-point TIFFs: the usual convention is 0..1 already.
         gray = np.clip(np.asarray(im, dtype=np.float32), 0, 1)
@@ -314,12 +307,8 @@ def _key_alpha(samples: np.ndarray, key: object) -> np.ndarray | None:
     return np.where(transparent, 0.0, 1.0).astype(np.float32)
 
 
-def _contiguous(values: np.ndarray | None) -> np.ndarray | None:
-    return None if values is None else np.ascontiguousarray(values)
-
-
 def _eight_bit_arrays(
-    im: PIL.Image.Image, source_profile: object | None, path: Path
+    im: PIL.Image.Image, source_profile: ImageCms.ImageCmsProfile | None, path: Path
 ) -> tuple[np.ndarray, np.ndarray | None, int]:
     try:
         colour, alpha = _split_alpha(im)
@@ -347,7 +336,7 @@ def _split_alpha(im: PIL.Image.Image) -> tuple[PIL.Image.Image, PIL.Image.Image 
     return with_alpha.convert(colour_mode), alpha
 
 
-def _source_profile(im: PIL.Image.Image) -> object | None:
+def _source_profile(im: PIL.Image.Image) -> ImageCms.ImageCmsProfile | None:
     """The embedded colour profile when it needs converting; None if absent, sRGB or unusable."""
     data = im.info.get("icc_profile")
     if not data or ImageCms is None:
@@ -362,7 +351,7 @@ def _source_profile(im: PIL.Image.Image) -> object | None:
     return profile
 
 
-def _to_srgb(colour: PIL.Image.Image, source_profile: object | None) -> PIL.Image.Image:
+def _to_srgb(colour: PIL.Image.Image, source_profile: ImageCms.ImageCmsProfile | None) -> PIL.Image.Image:
     """Convert an image in mode L, RGB, CMYK, YCbCr, LAB, ... to sRGB ``RGB``."""
     if source_profile is not None:
         try:
@@ -440,9 +429,8 @@ def check_output_path(
     output_format(path, format)
     if path.is_dir():
         raise ImageError("is a directory", where=path)
+    _check_folder_exists(path)
     folder = path.parent
-    if not folder.is_dir():
-        raise ImageError(f"folder {folder} does not exist", where=path)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ImageError(f"folder {folder} is not writable", where=path)
     target = path.resolve()
@@ -454,6 +442,11 @@ def check_output_path(
             same = os.path.samefile(source, path)
         if same:
             raise ImageError("output would overwrite the input", where=path)
+
+
+def _check_folder_exists(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ImageError(f"folder {path.parent} does not exist", where=path)
 
 
 def save_image(
@@ -479,6 +472,7 @@ def save_image(
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     if bits == 16 and image_format not in _SIXTEEN_BIT_FORMATS:
         raise ImageError(f"16-bit output is supported for PNG and TIFF only, not {image_format}", where=path)
+    _check_folder_exists(path)
 
     channels = _as_hwc(pixels, 3, "pixels")
     if alpha is not None and image_format != "JPEG":
@@ -513,7 +507,8 @@ def _as_hwc(values: Tensor, channels: int, name: str) -> np.ndarray:
         values = values[0]
     if values.dim() != 3 or values.shape[0] != channels:
         raise ValueError(f"{name} must be [{channels}, H, W] or [1, {channels}, H, W], got {tuple(values.shape)}")
-    values = values.detach().to("cpu", torch.float32).clamp(0, 1)
+    # NaN (say, from a diverged optimisation) would cast to arbitrary bytes; write it as 0.
+    values = values.detach().to("cpu", torch.float32).nan_to_num(0.0).clamp(0, 1)
     return values.permute(1, 2, 0).numpy()
 
 
@@ -528,7 +523,7 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
         )
     except OSError as error:
-        raise ImageError(f"cannot write: {error.strerror or error}", where=path) from None
+        raise ImageError(f"cannot write: {_describe(error)}", where=path) from None
     temp_path = Path(temp.name)
     try:
         with temp:
@@ -541,11 +536,7 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         os.replace(temp_path, path)
     except Exception as error:
         _remove_quietly(temp_path)
-        if isinstance(error, OSError) and error.strerror:
-            problem = error.strerror
-        else:
-            problem = str(error) or type(error).__name__
-        raise ImageError(f"cannot write image: {problem}", where=path) from error
+        raise ImageError(f"cannot write image: {_describe(error)}", where=path) from error
     except BaseException:  # KeyboardInterrupt: still clean up, then let it through.
         _remove_quietly(temp_path)
         raise
@@ -558,6 +549,12 @@ def _new_file_mode(path: Path) -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def _describe(error: Exception) -> str:
+    """A short lowercase problem text: "no space left on device", not the errno and path."""
+    text = (error.strerror if isinstance(error, OSError) else None) or str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]
 
 
 def _remove_quietly(path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pluggy
 
 from styletool import hookspecs
-from styletool.registry import SPEC_TYPES, Registry
+from styletool.registry import PLURALS, SPEC_TYPES, Registry
 
 ENTRY_POINT_GROUP = "styletool"
 DISABLE_ENV = "STYLETOOL_DISABLE_PLUGINS"
@@ -44,11 +44,7 @@ class PluginRecord:
     registered: dict[str, list[str]] = field(default_factory=dict)
 
     def registered_summary(self) -> str:
-        parts = []
-        for kind, names in self.registered.items():
-            if names:
-                parts.append(f"{kind}s: {', '.join(names)}" if kind != "loss" else f"losses: {', '.join(names)}")
-        return "; ".join(parts)
+        return "; ".join(f"{PLURALS[kind]}: {', '.join(names)}" for kind, names in self.registered.items() if names)
 
 
 def _stderr_warning(message: str) -> None:

@@ -12,8 +12,6 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-Loadable = "str | Callable[..., Any] | type"
-
 CAPABILITIES = ("stylize", "train", "adapt")
 
 

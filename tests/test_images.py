@@ -374,6 +374,17 @@ def test_broken_icc_profile_falls_back_to_plain_conversion(tmp_path):
     np.testing.assert_array_equal(np.round(as_hwc(image.pixels) * 255).astype(np.uint8), gradient())
 
 
+def test_lab_tiff_becomes_srgb(tmp_path):
+    srgb, lab = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
+    source = PIL.Image.new("RGB", (4, 4), (200, 40, 90))
+    path = tmp_path / "lab.tif"
+    ImageCms.profileToProfile(source, srgb, lab, outputMode="LAB").save(path)
+
+    mean = load_image(path).pixels.mean(dim=(1, 2)) * 255
+
+    assert torch.allclose(mean, torch.tensor([200.0, 40.0, 90.0]), atol=3)
+
+
 # ---------------------------------------------------------------------------
 # Loading: 16-bit precision
 # ---------------------------------------------------------------------------
@@ -730,8 +741,15 @@ def test_interrupted_write_cleans_up_and_reraises(tmp_path, monkeypatch):
 def test_save_into_missing_folder_is_an_image_error(tmp_path):
     path = tmp_path / "no" / "such" / "out.png"
 
-    with pytest.raises(ImageError, match="cannot write"):
+    with pytest.raises(ImageError, match="folder .* does not exist"):
         save_image(torch.rand(3, 4, 4), path)
+
+
+def test_save_nan_is_written_as_zero(tmp_path):
+    pixels = torch.full((3, 2, 2), float("nan"))
+    path = save_image(pixels, tmp_path / "nan.png")
+
+    assert load_image(path).pixels.max() == 0
 
 
 # ---------------------------------------------------------------------------
@@ -774,6 +792,14 @@ def test_check_output_path_unwritable_folder(tmp_path):
             check_output_path(folder / "out.png")
     finally:
         folder.chmod(0o700)
+
+
+def test_check_output_path_unwritable_folder_as_reported_by_the_os(tmp_path, monkeypatch):
+    # Root may write anywhere, so the test above cannot run there; fake the answer.
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+
+    with pytest.raises(ImageError, match="not writable"):
+        check_output_path(tmp_path / "out.png")
 
 
 def test_check_output_path_unsupported_suffix(tmp_path):

@@ -19,6 +19,9 @@ from styletool import Method, Progress, StylizeRequest, UsageError
 from styletool_gatys.options import GatysOptions
 
 
+PIXEL_SCALE = 255.0
+
+
 class GatysMethod(Method):
     """Optimize the output image so it keeps the photo's content and takes the painting's style."""
 
@@ -29,7 +32,7 @@ class GatysMethod(Method):
     def prepare(self, request: StylizeRequest) -> dict[str, Any]:
         opts: GatysOptions = request.options
         runtime = self.runtime
-        backbone = runtime.backbone(opts.backbone, pooling=opts.pooling)
+        backbone = runtime.backbone(opts.backbone, pooling=opts.pooling, padding=opts.padding, weights=opts.backbone_weights)
         _check_layers(backbone, opts.content_layers, "--content-layers", opts.backbone)
         _check_layers(backbone, opts.style_layers, "--style-layers", opts.backbone)
         spec = runtime.registry.loss(opts.style_loss)
@@ -57,9 +60,17 @@ class GatysMethod(Method):
             weights = [1.0 / len(style_targets)] * len(style_targets)
             style_target = style_loss.blend(style_targets, weights)
 
-        image = self._initial_image(content, request, opts).requires_grad_(True)
+        # The optimizer works on pixels scaled to 0-255. In [0, 1] units the
+        # gradients are 255x larger and L-BFGS's first, gradient-normalized
+        # step is so small that its curvature test (y.s > 1e-10) keeps
+        # rejecting updates and the optimization stalls.
+        canvas = (self._initial_image(content, request, opts) * PIXEL_SCALE).requires_grad_(True)
+        evaluations = 0
 
-        def objective() -> tuple[torch.Tensor, dict[str, float]]:
+        def closure() -> torch.Tensor:
+            nonlocal evaluations
+            optimizer.zero_grad(set_to_none=True)
+            image = canvas / PIXEL_SCALE
             with self.runtime.autocast():
                 features = _float(backbone(image, layers))
             terms = {
@@ -69,31 +80,28 @@ class GatysMethod(Method):
             if opts.tv_weight > 0:
                 terms["tv"] = opts.tv_weight * tv_loss(image)
             total = sum(terms.values())
-            return total, {name: float(value.detach()) for name, value in terms.items()}
+            total.backward()
+            evaluations += 1
+            losses = {name: float(value.detach()) for name, value in terms.items()}
+            progress(Progress(stage="", step=min(evaluations, opts.iterations), total=opts.iterations, losses=losses))
+            return total
 
         if opts.optimizer == "lbfgs":
-            optimizer = torch.optim.LBFGS([image], lr=opts.lr or 1.0, max_iter=1, history_size=100,
+            # One call runs every iteration: L-BFGS keeps its history inside
+            # step(). Pixels are not clamped between iterations, since moving
+            # the point behind its back corrupts the curvature pairs; the
+            # result is clamped once at the end.
+            optimizer = torch.optim.LBFGS([canvas], lr=opts.lr or 1.0, max_iter=opts.iterations,
+                                          max_eval=opts.iterations, history_size=100,
                                           tolerance_grad=-1, tolerance_change=-1)
-        else:
-            optimizer = torch.optim.Adam([image], lr=opts.lr or 0.02)
-
-        for step in range(1, opts.iterations + 1):
-            reported: dict[str, float] = {}
-
-            def closure() -> torch.Tensor:
-                optimizer.zero_grad(set_to_none=True)
-                total, terms = objective()
-                total.backward()
-                reported.update(terms)
-                return total
-
             optimizer.step(closure)
-            with torch.no_grad():
-                # Keep pixels displayable; optimizing unconstrained then clipping
-                # once at the end leaves blown-out regions.
-                image.clamp_(0.0, 1.0)
-            progress(Progress(stage="", step=step, total=opts.iterations, losses=reported))
-        return image.detach()
+        else:
+            optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0)
+            for _ in range(opts.iterations):
+                optimizer.step(closure)
+                with torch.no_grad():
+                    canvas.clamp_(0.0, PIXEL_SCALE)
+        return (canvas.detach() / PIXEL_SCALE).clamp(0.0, 1.0)
 
     def _initial_image(self, content: torch.Tensor, request: StylizeRequest, opts: GatysOptions) -> torch.Tensor:
         if opts.init == "noise":

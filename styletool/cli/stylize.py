@@ -89,6 +89,7 @@ def install(app: typer.Typer) -> None:
         name: str = typer.Option(DEFAULT_NAME, "--name", help="File name template in --output-dir: {stem}, {style}, {method}, {ext}."),
         fmt: Optional[str] = typer.Option(None, "--format", help="png, jpg, webp or tiff (default: from the file name, else png)."),
         method: str = typer.Option("gatys", "--method", "-m", help="Stylization method (see `styletool methods`)."),
+        bit_depth: int = typer.Option(8, "--bit-depth", help="8, or 16 for PNG and TIFF outputs."),
         size: Optional[int] = typer.Option(None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."),
         model: Optional[Path] = typer.Option(None, "--model", help="Model file, for methods that use one."),
         json: bool = typer.Option(False, "--json", help="Print one JSON object per output on stdout."),
@@ -110,15 +111,17 @@ def install(app: typer.Typer) -> None:
             raise UsageError("no photos given: styletool stylize PHOTO --style PAINTING -o OUT")
         inputs = [Path(p) for p in raw_inputs]
         _run(inputs, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
-             method=method, size=size, model=model, json=json, options=options)
+             method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options)
 
 
-def _run(inputs, *, style, output, output_dir, name, fmt, method, size, model, json, options) -> None:
+def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
     from styletool.cli.progress import progress_bar
-    from styletool.images import check_output_path, load_image, save_image
+    from styletool.images import check_output_path, load_image, output_format, save_image
     from styletool.methods import StylizeRequest
 
+    if bit_depth not in (8, 16):
+        raise UsageError(f"--bit-depth must be 8 or 16, not {bit_depth}")
     runtime = state.options.runtime()
     stylizer = runtime.method(method)
     if stylizer.needs_style and not style:
@@ -132,22 +135,23 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, model, j
             raise StyletoolError(f"cannot create output folder: {exc.strerror or exc}", where=output_dir) from None
     # Check every destination before any long work starts.
     for out in outputs:
-        check_output_path(out, inputs=inputs)
+        check_output_path(out, inputs=inputs, format=fmt)
+        if bit_depth == 16 and output_format(out, fmt) not in ("PNG", "TIFF"):
+            raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
 
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in style]
     request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style], model=model)
     prepared = stylizer.prepare(request)
-    target_size = size if size is not None else stylizer.default_size
 
     failed = 0
     for path, out in zip(inputs, outputs):
         started = time.perf_counter()
         try:
-            image = load_image(path, size=target_size)
+            image = _load_input(path, size=size, default_size=stylizer.default_size)
             runtime.reseed()  # each output depends only on its own input and the seed
             with progress_bar(path.name, quiet=state.options.quiet or json) as report:
                 result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=report)
-            save_image(result, out, alpha=image.alpha, format=fmt)
+            save_image(result, out, alpha=image.alpha, format=fmt, bits=bit_depth)
         except StyletoolError as exc:
             failed += 1
             if exc.where is None:
@@ -166,3 +170,15 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, model, j
         if len(inputs) > 1:
             typer.echo(f"{len(inputs) - failed} done, {failed} failed", err=True)
         raise typer.Exit(1)
+
+
+def _load_input(path: Path, *, size: int | None, default_size: int | None):
+    """Load a photo at --size, or shrink it to the method's default size (never enlarge)."""
+    from styletool.images import load_image, resize_longest
+
+    image = load_image(path, size=size)
+    if size is None and default_size is not None and max(image.size) > default_size:
+        image.pixels = resize_longest(image.pixels, default_size)
+        if image.alpha is not None:
+            image.alpha = resize_longest(image.alpha, default_size)
+    return image
