@@ -20,6 +20,7 @@ from styletool.errors import (
 )
 from styletool.hookspecs import hookimpl
 from styletool.options import option
+from styletool.perceptual_options import PerceptualOptions
 from styletool.specs import BackboneSpec, LossSpec, MethodSpec
 
 __version__ = "0.1.0"
@@ -32,10 +33,26 @@ _LAZY = {
     "ImageLoss": "styletool.losses",
     "Method": "styletool.methods",
     "StylizeRequest": "styletool.methods",
+    "TrainRequest": "styletool.methods",
+    "TransformerNet": "styletool.nn.transformer",
+    "load_transformer": "styletool.nn.transformer",
+    "PerceptualLoss": "styletool.perceptual",
+    "PerceptualWeights": "styletool.perceptual",
+    "TrainSettings": "styletool.training",
+    "run_training": "styletool.training",
+    "save_model": "styletool.modelfile",
+    "load_model": "styletool.modelfile",
+    "ModelFileError": "styletool.modelfile",
+    "preserve_colors": "styletool.color",
+    "contact_sheet": "styletool.grid",
     "Progress": "styletool.events",
     "Image": "styletool.images",
     "load_image": "styletool.images",
     "save_image": "styletool.images",
+    "resize_longest": "styletool.images",
+    "match_color": "styletool.color",
+    "transfer_luminance": "styletool.color",
+    "luminance_ssim": "styletool.metrics",
 }
 
 __all__ = [
@@ -44,6 +61,7 @@ __all__ = [
     "ImageError",
     "LossSpec",
     "MethodSpec",
+    "PerceptualOptions",
     "StyletoolError",
     "UnknownNameError",
     "UsageError",
@@ -71,7 +89,15 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from styletool.backbones import Backbone
     from styletool.events import Progress
-    from styletool.images import Image, load_image, save_image
+    from styletool.color import match_color, transfer_luminance
+    from styletool.images import Image, load_image, resize_longest, save_image
+    from styletool.metrics import luminance_ssim
     from styletool.losses import FeatureLoss, ImageLoss
-    from styletool.methods import Method, StylizeRequest
+    from styletool.methods import Method, StylizeRequest, TrainRequest
+    from styletool.modelfile import ModelFileError, load_model, save_model
+    from styletool.nn.transformer import TransformerNet, load_transformer
+    from styletool.perceptual import PerceptualLoss, PerceptualWeights
+    from styletool.training import TrainSettings, run_training
+    from styletool.color import preserve_colors
+    from styletool.grid import contact_sheet
     from styletool.runtime import Runtime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -12,12 +12,19 @@ class Progress:
 
     ``step`` counts from 1 to ``total`` within ``stage`` (for example
     "scale 2/3"); ``losses`` holds the current value of each loss term.
+    ``image`` optionally carries the current result (``[1, 3, H, W]`` in
+    [0, 1]) for callers that save snapshots while the work goes on.
+    ``rate`` and ``unit`` let a method report its own throughput (training:
+    images per second); without them a display shows steps per second.
     """
 
     stage: str
     step: int
     total: int
     losses: dict[str, float] = field(default_factory=dict)
+    image: Any = None
+    rate: float | None = None
+    unit: str = "it/s"
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -46,7 +46,9 @@ def gram_matrix(features: Tensor, *, shift: float = 0.0) -> Tensor:
     the other channel does; shifting them makes those entries informative.
     """
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w) + shift
+    flat = features.reshape(n, c, h * w)
+    if shift:  # skip the full-size copy in the common unshifted case
+        flat = flat + shift
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 

@@ -27,6 +27,28 @@ class StylizeRequest:
     model: Path | None = None
 
 
+@dataclass
+class TrainRequest:
+    """Everything a method needs to train a model, from `styletool train`.
+
+    ``options`` are the method's training options; ``settings`` the
+    engine's (:class:`styletool.training.TrainSettings`). ``styles`` and
+    ``style_names`` are the paintings, as in :class:`StylizeRequest`.
+    ``model`` is an existing model to extend (CIN: ``--add-style``).
+    """
+
+    options: Any
+    settings: Any
+    content_dir: Path
+    output: Path
+    styles: list[torch.Tensor] = field(default_factory=list)
+    style_names: list[str] = field(default_factory=list)
+    model: Path | None = None
+    resume: Path | None = None
+    checkpoint_dir: Path | None = None
+    tensorboard: Path | None = None
+
+
 class Method:
     """A stylization method. Subclasses set ``Options`` and implement what they can do.
 
@@ -59,3 +81,7 @@ class Method:
     ) -> torch.Tensor:
         """Stylize ``content`` ([1, 3, H, W], RGB in [0, 1]); return the same shape."""
         raise NotImplementedError(f"method '{self.name}' cannot stylize")
+
+    def train(self, request: TrainRequest, *, progress: ProgressCallback = ignore_progress) -> Any:
+        """Train a model file from ``request``; return a :class:`styletool.training.TrainResult`."""
+        raise NotImplementedError(f"method '{self.name}' cannot train")

@@ -136,6 +136,8 @@ def parse_options(options_cls: type, args: Sequence[str], *, method: str = "") -
     while i < len(words):
         word = words[i]
         if not word.startswith("--"):
+            if word.startswith("-") and len(word) > 1:
+                raise UsageError(_unknown_flag_message(word, infos, method))
             raise UsageError(f"unexpected argument {word!r}")
         flag, eq, inline = word.partition("=")
         negated = False

@@ -33,14 +33,16 @@ class MethodSpec:
     """A stylization method: what it can do and where its class lives.
 
     ``load`` gives a :class:`styletool.Method` subclass; ``options`` gives the
-    dataclass of its options (see :mod:`styletool.options`). Keep the options
-    module free of torch imports so `methods show` stays fast.
+    dataclass of its stylize options and ``train_options`` that of its
+    training options (see :mod:`styletool.options`). Keep the options module
+    free of torch imports so `methods show` stays fast.
     """
 
     name: str
     summary: str
     load: Any
     options: Any = None
+    train_options: Any = None
     capabilities: frozenset[str] = frozenset({"stylize"})
     plugin: str | None = field(default=None, compare=False)
 

@@ -67,7 +67,7 @@ def painting(tmp_path):
 def test_unknown_method_is_a_one_line_usage_error(cli, photo, painting, tmp_path):
     result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--method", "gatsy")
     assert result.code == 2
-    assert result.err.strip().splitlines() == ["error: unknown method 'gatsy'; did you mean 'gatys'? (available: gatys)"]
+    assert result.err.strip().splitlines() == ["error: unknown method 'gatsy'; did you mean 'gatys'? (available: cin, gatys, johnson)"]
 
 
 def test_unknown_method_option_suggests(cli, photo, painting, tmp_path):
@@ -144,3 +144,37 @@ def test_output_dir_with_many_inputs_and_one_failure(cli, photo, painting, tmp_p
     assert (out_dir / "photo_painting_gatys.png").exists()
     assert not (out_dir / "broken_painting_gatys.png").exists()
     assert "1 done, 1 failed" in result.err
+
+
+def test_json_record_carries_the_final_losses(cli, photo, painting, tmp_path):
+    result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "2", "--json")
+    assert result.code == 0, result.err
+    record = json.loads(result.out)
+    assert set(record["losses"]) == {"content", "style"}
+    assert all(value >= 0 for value in record["losses"].values())
+
+
+def test_save_every_writes_snapshots_beside_the_output_and_cleans_up(tmp_path):
+    import torch
+
+    from styletool.cli.stylize import Snapshots
+    from styletool.events import Progress
+
+    out = tmp_path / "result.png"
+    snapshots = Snapshots(out, fmt=None)
+    seen = []
+    report = snapshots.wrap(seen.append)
+    report(Progress(stage="", step=1, total=2, losses={"style": 3.0}))
+    assert not snapshots.path.exists()
+    report(Progress(stage="", step=2, total=2, losses={"style": 2.0}, image=torch.full((1, 3, 8, 8), 0.5)))
+    assert snapshots.path == tmp_path / "result.progress.png"
+    with PILImage.open(snapshots.path) as snapshot:
+        assert snapshot.size == (8, 8)
+    assert snapshots.last_losses == {"style": 2.0} and len(seen) == 2
+    snapshots.remove()
+    assert not snapshots.path.exists()
+
+
+def test_global_option_after_the_command_gets_a_hint(cli, photo, painting, tmp_path):
+    result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "-q")
+    assert result.code == 2 and "put it before the command" in result.err

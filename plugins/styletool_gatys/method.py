@@ -4,32 +4,64 @@ The output image is the variable: starting from the photo, an optimizer
 lowers  content_weight * L_content + style_weight * L_style + tv_weight * L_tv,
 where the content loss compares backbone features with the photo's and the
 style loss compares feature statistics (Gram matrices by default) with the
-painting's.
+paintings' (a weighted blend when there are several).
+
+Departures from the paper, all optional: coarse-to-fine optimization over
+several scales (each scale starts from the previous result, upsampled), and
+colour preservation from Gatys et al., "Preserving Color in Neural Artistic
+Style Transfer" (2016).
 """
 
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from styletool import Method, Progress, StylizeRequest, UsageError
+from styletool import (
+    Method,
+    Progress,
+    StylizeRequest,
+    UsageError,
+    load_image,
+    match_color,
+    resize_longest,
+    transfer_luminance,
+)
 from styletool_gatys.options import GatysOptions
+from styletool_gatys.schedule import scale_iterations, scale_sizes
 
-
+# The optimizer works on pixels scaled to 0-255. In [0, 1] units the gradients
+# are 255x larger and L-BFGS's first, gradient-normalized step is so small that
+# its curvature test (y.s > 1e-10) keeps rejecting updates: the run stalls.
 PIXEL_SCALE = 255.0
+INIT_KEYWORDS = ("content", "noise", "style")
+
+
+@dataclass
+class Prepared:
+    """Per-run state shared by every input photo."""
+
+    backbone: Any
+    content_loss: Any
+    style_loss: Any
+    tv_loss: Any
+    blend: list[float]
+    init_image: torch.Tensor | None
 
 
 class GatysMethod(Method):
-    """Optimize the output image so it keeps the photo's content and takes the painting's style."""
+    """Optimize the output image so it keeps the photo's content and takes the paintings' style."""
 
     name = "gatys"
     Options = GatysOptions
     default_size = 512
 
-    def prepare(self, request: StylizeRequest) -> dict[str, Any]:
+    def prepare(self, request: StylizeRequest) -> Prepared:
         opts: GatysOptions = request.options
         runtime = self.runtime
         backbone = runtime.backbone(opts.backbone, pooling=opts.pooling, padding=opts.padding, weights=opts.backbone_weights)
@@ -38,39 +70,75 @@ class GatysMethod(Method):
         spec = runtime.registry.loss(opts.style_loss)
         if spec.role != "style":
             raise UsageError(f"option --style-loss: '{opts.style_loss}' is a {spec.role} loss, not a style loss")
-        return {
-            "backbone": backbone,
-            "content_loss": runtime.loss("content", layers=opts.content_layers),
-            "style_loss": runtime.loss(opts.style_loss, layers=opts.style_layers),
-            "tv_loss": runtime.loss("tv"),
-        }
+        style_options = {}
+        if opts.style_shift:
+            if opts.style_loss != "gram":
+                raise UsageError("option --style-shift applies only to --style-loss gram")
+            style_options["shift"] = opts.style_shift
+        if opts.scale_iterations is not None:
+            scale_iterations(1, iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales)
+        return Prepared(
+            backbone=backbone,
+            content_loss=runtime.loss("content", layers=opts.content_layers),
+            style_loss=runtime.loss(opts.style_loss, layers=style_layer_weights(opts), **style_options),
+            tv_loss=runtime.loss("tv"),
+            blend=style_blend(opts, len(request.styles)),
+            init_image=self._init_file(opts),
+        )
 
-    def stylize(self, content, request, prepared, *, progress):
+    def stylize(self, content, request, prepared: Prepared, *, progress):
         opts: GatysOptions = request.options
-        backbone = prepared["backbone"]
-        content_loss, style_loss, tv_loss = prepared["content_loss"], prepared["style_loss"], prepared["tv_loss"]
+        styles = request.styles
+        if opts.preserve_color == "histogram":
+            styles = [match_color(style, content, strength=opts.color_strength) for style in styles]
+        final = max(content.shape[-2:])
+        sizes = scale_sizes(final, scales=opts.scales, min_size=opts.min_size)
+        counts = scale_iterations(len(sizes), iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales)
+
+        image = None
+        for index, (side, iterations) in enumerate(zip(sizes, counts)):
+            scaled_content = content if side == final else resize_longest(content, side)
+            if image is None:
+                start = self._initial_image(scaled_content, styles, prepared, opts)
+            else:
+                start = F.interpolate(image, size=scaled_content.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+            height, width = scaled_content.shape[-2:]
+            stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
+            image = self._optimize(start, scaled_content, styles, prepared, opts, iterations=iterations, stage=stage, progress=progress)
+
+        if opts.preserve_color == "luminance":
+            image = transfer_luminance(image, content, strength=opts.color_strength)
+        return image
+
+    # -- one scale ---------------------------------------------------------
+    def _optimize(self, start, content, styles, prepared: Prepared, opts: GatysOptions, *, iterations: int, stage: str, progress):
+        backbone = prepared.backbone
+        content_loss, style_loss, tv_loss = prepared.content_loss, prepared.style_loss, prepared.tv_loss
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
 
+        # Targets are computed once per scale, outside the optimization loop.
         with torch.no_grad(), self.runtime.autocast():
             content_target = content_loss.target(_float(backbone(content, opts.content_layers)))
-            style_targets = []
-            for style in request.styles:
-                style = _resize_like(style, content, opts.style_scale)
-                style_targets.append(style_loss.target(_float(backbone(style, opts.style_layers))))
-            weights = [1.0 / len(style_targets)] * len(style_targets)
-            style_target = style_loss.blend(style_targets, weights)
+            style_targets = [
+                style_loss.target(_float(backbone(_resize_like(style, content, opts.style_scale), opts.style_layers)))
+                for style in styles
+            ]
+            style_target = style_loss.blend(style_targets, prepared.blend)
 
-        # The optimizer works on pixels scaled to 0-255. In [0, 1] units the
-        # gradients are 255x larger and L-BFGS's first, gradient-normalized
-        # step is so small that its curvature test (y.s > 1e-10) keeps
-        # rejecting updates and the optimization stalls.
-        canvas = (self._initial_image(content, request, opts) * PIXEL_SCALE).requires_grad_(True)
+        canvas = (start * PIXEL_SCALE).requires_grad_(True)
         evaluations = 0
 
         def closure() -> torch.Tensor:
             nonlocal evaluations
             optimizer.zero_grad(set_to_none=True)
-            image = canvas / PIXEL_SCALE
+            # The loss sees the pixels the user will get: out-of-range values
+            # are clamped here, or the optimizer learns to exploit them and the
+            # saved (clamped) image scores worse than the loss says. The
+            # gradient passes the clamp unchanged (straight-through): a plain
+            # clamp gives out-of-range pixels zero gradient and they would
+            # stay stuck at 0 or 255 even when the loss wants them back.
+            pixels = canvas / PIXEL_SCALE
+            image = pixels + (pixels.clamp(0.0, 1.0) - pixels).detach()
             with self.runtime.autocast():
                 features = _float(backbone(image, layers))
             terms = {
@@ -82,34 +150,75 @@ class GatysMethod(Method):
             total = sum(terms.values())
             total.backward()
             evaluations += 1
+            snapshot = None
+            if opts.save_every and evaluations % opts.save_every == 0:
+                snapshot = image.detach().clamp(0, 1)
             losses = {name: float(value.detach()) for name, value in terms.items()}
-            progress(Progress(stage="", step=min(evaluations, opts.iterations), total=opts.iterations, losses=losses))
+            progress(Progress(stage=stage, step=min(evaluations, iterations), total=iterations, losses=losses, image=snapshot))
             return total
 
         if opts.optimizer == "lbfgs":
-            # One call runs every iteration: L-BFGS keeps its history inside
-            # step(). Pixels are not clamped between iterations, since moving
-            # the point behind its back corrupts the curvature pairs; the
+            # One call runs every iteration, since L-BFGS keeps its history
+            # inside step(). Pixels are not clamped between iterations: moving
+            # the point behind its back corrupts the curvature pairs. The
             # result is clamped once at the end.
-            optimizer = torch.optim.LBFGS([canvas], lr=opts.lr or 1.0, max_iter=opts.iterations,
-                                          max_eval=opts.iterations, history_size=100,
-                                          tolerance_grad=-1, tolerance_change=-1)
+            optimizer = torch.optim.LBFGS([canvas], lr=opts.lr or 1.0, max_iter=iterations, max_eval=iterations,
+                                          history_size=100, tolerance_grad=-1, tolerance_change=-1)
             optimizer.step(closure)
         else:
             optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0)
-            for _ in range(opts.iterations):
+            for _ in range(iterations):
                 optimizer.step(closure)
                 with torch.no_grad():
                     canvas.clamp_(0.0, PIXEL_SCALE)
         return (canvas.detach() / PIXEL_SCALE).clamp(0.0, 1.0)
 
-    def _initial_image(self, content: torch.Tensor, request: StylizeRequest, opts: GatysOptions) -> torch.Tensor:
+    # -- starting image ------------------------------------------------------
+    def _init_file(self, opts: GatysOptions) -> torch.Tensor | None:
+        if opts.init in INIT_KEYWORDS:
+            return None
+        close = difflib.get_close_matches(opts.init, INIT_KEYWORDS, n=1)
+        if close and not Path(opts.init).exists():
+            raise UsageError(f"option --init: '{opts.init}' is neither content, noise, style nor a file; did you mean '{close[0]}'?")
+        return self.runtime.to_device(load_image(opts.init).pixels[None])
+
+    def _initial_image(self, content, styles, prepared: Prepared, opts: GatysOptions) -> torch.Tensor:
+        if opts.init == "content":
+            return content.clone()
         if opts.init == "noise":
             noise = torch.rand(content.shape, generator=self.runtime.generator(), device=content.device)
             return noise.to(content.dtype)
-        if opts.init == "style":
-            return F.interpolate(request.styles[0], size=content.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
-        return content.clone()
+        source = styles[0] if opts.init == "style" else prepared.init_image
+        return F.interpolate(source, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def style_layer_weights(opts: GatysOptions) -> dict[str, float]:
+    """Per-layer style weights, scaled to average 1 so the overall style weight keeps its meaning."""
+    if opts.style_layer_weights is not None:
+        if len(opts.style_layer_weights) != len(opts.style_layers):
+            raise UsageError(
+                f"option --style-layer-weights: {len(opts.style_layer_weights)} weights for "
+                f"{len(opts.style_layers)} style layers; give one per layer"
+            )
+        raw = list(opts.style_layer_weights)
+    else:
+        raw = [opts.style_layer_weight_exp**index for index in range(len(opts.style_layers))]
+    total = sum(raw)
+    if total <= 0:
+        raise UsageError("option --style-layer-weights: at least one weight must be positive")
+    return {layer: weight * len(raw) / total for layer, weight in zip(opts.style_layers, raw)}
+
+
+def style_blend(opts: GatysOptions, count: int) -> list[float]:
+    """Weights of the style images, normalized to sum 1."""
+    if opts.style_blend is None:
+        return [1.0 / count] * count
+    if len(opts.style_blend) != count:
+        raise UsageError(f"option --style-blend: {len(opts.style_blend)} weights for {count} --style images; give one per style")
+    total = sum(opts.style_blend)
+    if total <= 0:
+        raise UsageError("option --style-blend: at least one weight must be positive")
+    return [weight / total for weight in opts.style_blend]
 
 
 def _check_layers(backbone, layers: list[str], flag: str, backbone_name: str) -> None:

@@ -46,14 +46,18 @@ def install(app: typer.Typer) -> None:
         console.print(f"[bold]{spec.name}[/bold]: {spec.summary}")
         console.print(f"can: {', '.join(sorted(spec.capabilities))}    plugin: {spec.plugin}")
         options_cls = method_options_class(spec)
-        if options_cls is None:
+        train_cls = resolve(spec.train_options) if spec.train_options is not None else None
+        if options_cls is None and train_cls is None:
             console.print("options: none")
             return
-        print_table(
-            "Options",
-            ["option", "type", "default", "allowed", "help"],
-            [(i.flag, i.type_name, i.describe_default(), i.describe_range(), i.help) for i in option_infos(options_cls)],
-        )
+        for title, cls in (("Options (stylize)", options_cls), ("Training options (train)", train_cls)):
+            if cls is None:
+                continue
+            print_table(
+                title if train_cls is not None else "Options",
+                ["option", "type", "default", "allowed", "help"],
+                [(i.flag, i.type_name, i.describe_default(), i.describe_range(), i.help) for i in option_infos(cls)],
+            )
 
     @app.command("losses")
     def losses(json: bool = typer.Option(False, "--json", help="One JSON object per loss.")) -> None:

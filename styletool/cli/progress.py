@@ -45,12 +45,12 @@ def progress_bar(label: str, *, quiet: bool) -> Iterator[ProgressCallback]:
             if task is None:
                 task = bar.add_task(f"{label} {event.stage}".strip(), total=event.total, rate="", losses="")
                 tasks[event.stage] = task
-            speed = bar.tasks[task].speed
+            speed = event.rate if event.rate is not None else bar.tasks[task].speed
             bar.update(
                 task,
                 completed=event.step,
                 total=event.total,
-                rate=f"{speed:.1f} it/s" if speed else "",
+                rate=f"{speed:.1f} {event.unit}" if speed else "",
                 losses=_format_losses(event.losses),
             )
 

@@ -17,6 +17,7 @@ from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
 
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
+GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
 HELP = """Stylize photos with a painting's style.
 
@@ -41,7 +42,9 @@ def split_method_words(words: list[str], options_cls: type | None) -> tuple[list
     i = 0
     while i < len(words):
         word = words[i]
-        if word.startswith("--") and len(word) > 2:
+        if word.startswith("-") and len(word) > 1:
+            if word.split("=")[0] in GLOBAL_OPTIONS:
+                raise UsageError(f"{word} is a global option: put it before the command (styletool {word} stylize ...)")
             option_words.append(word)
             if "=" not in word and takes_value.get(word, False) and i + 1 < len(words):
                 option_words.append(words[i + 1])
@@ -146,12 +149,15 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
     failed = 0
     for path, out in zip(inputs, outputs):
         started = time.perf_counter()
+        snapshots = Snapshots(out, fmt=fmt)
         try:
             image = _load_input(path, size=size, default_size=stylizer.default_size)
             runtime.reseed()  # each output depends only on its own input and the seed
-            with progress_bar(path.name, quiet=state.options.quiet or json) as report:
-                result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=report)
-            save_image(result, out, alpha=image.alpha, format=fmt, bits=bit_depth)
+            with progress_bar(path.name, quiet=state.options.quiet) as bar:
+                result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=snapshots.wrap(bar))
+            # A method may return another size (a contact sheet); the photo's alpha then does not apply.
+            alpha = image.alpha if result.shape[-2:] == image.pixels.shape[-2:] else None
+            save_image(result, out, alpha=alpha, format=fmt, bits=bit_depth)
         except StyletoolError as exc:
             failed += 1
             if exc.where is None:
@@ -163,9 +169,11 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
                 print_json({"input": str(path), "output": None, "method": method, "status": "failed",
                             "error": str(exc), "seconds": round(time.perf_counter() - started, 3)})
             continue
+        finally:
+            snapshots.remove()
         if json:
             print_json({"input": str(path), "output": str(out), "method": method, "status": "ok",
-                        "seconds": round(time.perf_counter() - started, 3)})
+                        "seconds": round(time.perf_counter() - started, 3), "losses": snapshots.last_losses})
     if failed:
         if len(inputs) > 1:
             typer.echo(f"{len(inputs) - failed} done, {failed} failed", err=True)
@@ -182,3 +190,32 @@ def _load_input(path: Path, *, size: int | None, default_size: int | None):
         if image.alpha is not None:
             image.alpha = resize_longest(image.alpha, default_size)
     return image
+
+
+class Snapshots:
+    """Pass progress on, keep the last losses, and save intermediate images.
+
+    A method attaches the current image to some progress events (gatys:
+    --save-every N). It is written atomically to ``NAME.progress.EXT`` beside
+    the output, so a viewer can watch it, and removed when the input is done:
+    only the final output remains.
+    """
+
+    def __init__(self, out: Path, *, fmt: str | None):
+        self.path = out.with_name(f"{out.stem}.progress{out.suffix}")
+        self.fmt = fmt
+        self.last_losses: dict[str, float] = {}
+
+    def wrap(self, report):
+        def handle(event):
+            self.last_losses = dict(event.losses)
+            if event.image is not None:
+                from styletool.images import save_image
+
+                save_image(event.image, self.path, format=self.fmt)
+            report(event)
+
+        return handle
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,105 @@
+"""Feed-forward inference and training speed: styletool's johnson path against a plain eager run.
+
+The plain baseline is the same network with the same weights, run the
+textbook way: ``eval()``, ``torch.no_grad()``, fp32, default memory layout.
+styletool's number is the johnson method's own ``stylize`` (whatever it does
+to be fast on the device). Outputs are compared so speed never hides a
+wrong answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from styletool import StylizeRequest, TransformerNet, load_image, resize_longest, save_model
+
+CONTENT = "../shared/images/content/chicago.jpg"
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _best_of(run, device, repeats):
+    run()  # warm-up (allocations, compiled kernels)
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def inference(runtime, sizes, repeats, workdir):
+    torch.manual_seed(0)
+    net = TransformerNet()
+    path = save_model(workdir / "bench.safetensors", net.state_dict(), {"method": "johnson", "styles": ["random"]})
+    method = runtime.method("johnson")
+    request = StylizeRequest(options=None, model=path)
+    prepared = method.prepare(request)
+    plain = TransformerNet()
+    plain.load_state_dict(net.state_dict())
+    plain = plain.to(runtime.device).eval()
+    photo = load_image(CONTENT).pixels[None]
+    rows, figures = [], {}
+    for size in sizes:
+        image = runtime.to_device(resize_longest(photo, size))
+
+        def run_plain():
+            with torch.no_grad():
+                return plain(image).clamp(0, 1)
+
+        def run_ours():
+            return method.stylize(image, request, prepared)
+
+        error = float((run_plain() - run_ours()).abs().max())
+        t_plain = _best_of(run_plain, runtime.device, repeats)
+        t_ours = _best_of(run_ours, runtime.device, repeats)
+        figures[size] = {"styletool_ms": t_ours * 1e3, "plain_ms": t_plain * 1e3, "speedup": t_plain / t_ours, "max_abs_diff": error}
+        h, w = image.shape[-2:]
+        rows.append(f"| johnson inference {w}x{h} | {t_ours * 1e3:.1f} ms | {t_plain * 1e3:.1f} ms (plain eager fp32) "
+                    f"| {t_plain / t_ours:.2f}x (max diff {error:.1e}) |")
+    return figures, rows
+
+
+def training_steps(runtime, steps, image_size, batch_size, workdir):
+    """Steps per second of the shared engine training johnson (data loading included)."""
+    from styletool import TrainRequest, TrainSettings
+    from styletool.options import make_options
+    from styletool.specs import resolve
+
+    method = runtime.method("johnson")
+    options = make_options(resolve(runtime.registry.method("johnson").train_options), {})
+    style = load_image("../shared/images/style/starry_night.jpg").pixels[None]
+    settings = TrainSettings(steps=steps, batch_size=batch_size, image_size=image_size, checkpoint_every=0, workers=2)
+    request = TrainRequest(options=options, settings=settings, content_dir="../shared/images/content",
+                           output=workdir / "train.safetensors", styles=[runtime.to_device(style)], style_names=["starry_night"])
+    stamps = []
+    method.train(request, progress=lambda e: (_sync(runtime.device), stamps.append(time.perf_counter())))
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    return {"steps_per_second": rate, "images_per_second": rate * batch_size, "image_size": image_size, "batch_size": batch_size}
+
+
+def run(runtime, *, quick: bool, log):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        sizes = [128, 256] if quick else [256, 512, 1024]
+        figures, rows = inference(runtime, sizes, repeats=2 if quick else 5, workdir=workdir)
+        for size, values in figures.items():
+            log(f"{size}px: {values}")
+        cuda = runtime.device.type == "cuda"
+        train = training_steps(runtime, steps=4 if quick else (60 if cuda else 12), image_size=128 if quick else 256,
+                               batch_size=4 if quick or not cuda else 16, workdir=workdir)
+        log(str(train))
+    rows.append(f"| johnson training, {train['image_size']} px crops, batch {train['batch_size']} | "
+                f"{train['steps_per_second']:.2f} steps/s ({train['images_per_second']:.1f} img/s) | | |")
+    table = "\n".join(["### Feed-forward (johnson)", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows])
+    return {"inference": figures, "training": train}, table

@@ -1,0 +1,197 @@
+"""Dumoulin, Shlens, Kudlur, "A Learned Representation for Artistic Style" (ICLR 2017).
+
+One :class:`styletool.TransformerNet` with conditional instance normalization
+holds N styles: every normalization layer has an N-row table of scales and
+shifts, and a style is a row (a blend is a weighted mix of rows). Training
+draws one style per step, so all styles share the convolutions. A new style
+can be added later by training only its new rows, leaving the others as they
+were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import torch
+
+from styletool import (
+    Method,
+    PerceptualLoss,
+    StylizeRequest,
+    TrainRequest,
+    TransformerNet,
+    UsageError,
+    contact_sheet,
+    load_transformer,
+    preserve_colors,
+    run_training,
+)
+from styletool_cin.options import CinOptions, CinTrainOptions
+
+
+class CinTask:
+    """Train a conditional network; ``trainable`` limits which style rows learn (adding styles)."""
+
+    def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], *, styles: list[int],
+                 metadata: dict[str, Any], seed: int, only_styles: bool):
+        self.model = net
+        self.perceptual = loss
+        self.targets = targets  # one per style index of the network
+        self.styles = styles  # the style indices this run trains
+        self.metadata = metadata
+        self.seed = seed
+        self.only_styles = only_styles
+
+    def parameters(self):
+        if not self.only_styles:
+            return list(self.model.parameters())
+        # Adding styles: everything but the style tables stays frozen, and
+        # gradients of the old rows are masked, so old styles are untouched.
+        keep = torch.zeros(self.model.num_styles, 1)
+        keep[self.styles] = 1
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+        tables = self.model.style_parameters()
+        for table in tables:
+            table.requires_grad_(True)
+            table.register_hook(lambda grad, keep=keep: grad * keep.to(grad))
+        return tables
+
+    def style_for_step(self, step: int) -> int:
+        generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
+        return self.styles[int(torch.randint(len(self.styles), (), generator=generator))]
+
+    def loss(self, model, photos, step):
+        index = self.style_for_step(step)
+        return self.perceptual(model(photos, style=index), photos, self.targets[index])
+
+    def model_file(self):
+        return self.model.state_dict(), self.metadata
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class CinMethod(Method):
+    """Stylize with one of a multi-style model's styles, or a blend; train such models."""
+
+    name = "cin"
+    Options = CinOptions
+    needs_style = False
+
+    # -- stylize ------------------------------------------------------------
+    def prepare(self, request: StylizeRequest):
+        if request.model is None:
+            raise UsageError("method 'cin' needs --model MODEL.safetensors (make one with `styletool train --method cin`)")
+        if request.styles:
+            raise UsageError("method 'cin' takes its styles from the --model file; choose one with --style-index or --style-mix")
+        net, model = load_transformer(request.model, method=self.name)
+        if not net.conditional:
+            raise UsageError("not a multi-style model", where=request.model)
+        opts: CinOptions = request.options or CinOptions()
+        names = model.styles or [str(i) for i in range(net.num_styles)]
+        weights = style_weights(opts, names)
+        return net.to(self.runtime.device).requires_grad_(False), weights
+
+    def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
+        net, weights = prepared
+        opts: CinOptions = request.options or CinOptions()
+        with self.runtime.inference():
+            if opts.all_styles:
+                results = [net(content, style=i).float().clamp(0, 1) for i in range(net.num_styles)]
+            else:
+                results = [net(content, style=weights.to(content)).float().clamp(0, 1)]
+        results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
+        if opts.all_styles:
+            return contact_sheet([content.float(), *results])
+        return results[0]
+
+    # -- train --------------------------------------------------------------
+    def train(self, request: TrainRequest, *, progress=None):
+        opts: CinTrainOptions = request.options or CinTrainOptions()
+        if not request.styles:
+            raise UsageError("method 'cin' needs paintings: --style A --style B ... or --style-dir DIR")
+        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        new_targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
+        seed = request.settings.seed
+
+        if request.model is None:
+            names = list(request.style_names)
+            _check_unique(names)
+            metadata = {"method": self.name, "styles": names, "num_styles": len(names), "backbone": opts.backbone,
+                        "network": "transformer-cin", "training": {"loss": asdict(opts)}}
+
+            def build() -> CinTask:
+                return CinTask(TransformerNet(num_styles=len(names)), perceptual, new_targets,
+                               styles=list(range(len(names))), metadata=metadata, seed=seed, only_styles=False)
+        else:
+            base, model = load_transformer(request.model, method=self.name)
+            old = model.styles
+            names = old + list(request.style_names)
+            _check_unique(names)
+            metadata = {**model.metadata, "styles": names, "num_styles": len(names)}
+            metadata.pop("format", None)
+            metadata.pop("styletool_version", None)
+            added = metadata.setdefault("added_styles", [])
+            added.append({"styles": list(request.style_names), "loss": asdict(opts)})
+            metadata["training"] = model.metadata.get("training", {})
+
+            def build() -> CinTask:
+                net = base
+                first_new = net.num_styles
+                for _ in request.styles:
+                    net.add_style()
+                targets = [None] * first_new + new_targets
+                return CinTask(net, perceptual, targets, styles=list(range(first_new, net.num_styles)),
+                               metadata=metadata, seed=seed, only_styles=True)
+
+        kwargs = {} if progress is None else {"progress": progress}
+        return run_training(self.runtime, build, request, method=self.name, **kwargs)
+
+
+def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
+    """The ``[num_styles]`` blend asked for by --style-index or --style-mix (default: the first style)."""
+    if opts.style_index is not None and opts.style_mix is not None:
+        raise UsageError("give --style-index or --style-mix, not both")
+    weights = torch.zeros(len(names))
+    if opts.style_mix is None:
+        weights[_style_position(opts.style_index or "0", names, "--style-index")] = 1.0
+        return weights
+    for part in opts.style_mix.split(","):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise UsageError(f"option --style-mix: '{part}' should be STYLE=WEIGHT, e.g. 0=0.5,3=0.5")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise UsageError(f"option --style-mix: weight '{value}' is not a number") from None
+        if not weight >= 0:
+            raise UsageError(f"option --style-mix: weights must be >= 0, got {value}")
+        weights[_style_position(key.strip(), names, "--style-mix")] += weight
+    if weights.sum() <= 0:
+        raise UsageError("option --style-mix: at least one weight must be positive")
+    return weights / weights.sum()
+
+
+def _style_position(key: str, names: list[str], flag: str) -> int:
+    if key.isdigit():
+        index = int(key)
+        if index >= len(names):
+            raise UsageError(f"option {flag}: style {index} does not exist; the model has {len(names)} styles (0..{len(names) - 1})")
+        return index
+    if key in names:
+        return names.index(key)
+    listing = ", ".join(f"{i}={name}" for i, name in enumerate(names))
+    raise UsageError(f"option {flag}: no style named '{key}'; the model has {listing}")
+
+
+def _check_unique(names: list[str]) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"style '{name}' is given twice; every style in a model needs its own name")
+        seen.add(name)

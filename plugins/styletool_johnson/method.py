@@ -1,0 +1,99 @@
+"""Johnson, Alahi, Fei-Fei, "Perceptual Losses for Real-Time Style Transfer" (ECCV 2016).
+
+Training fits one :class:`styletool.TransformerNet` to one painting: over many
+photos it minimizes the same content + style (+ TV) loss Gatys optimizes per
+image, so at stylize time a single forward pass replaces the optimization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from styletool import (
+    Method,
+    PerceptualLoss,
+    StylizeRequest,
+    TrainRequest,
+    TransformerNet,
+    UsageError,
+    load_transformer,
+    preserve_colors,
+    run_training,
+)
+from styletool_johnson.options import JohnsonOptions, JohnsonTrainOptions
+
+
+class JohnsonTask:
+    """One network, one painting: the training task the shared engine runs."""
+
+    def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, metadata: dict[str, Any]):
+        self.model = net
+        self.perceptual = loss
+        self.target = target
+        self.metadata = metadata
+
+    def parameters(self):
+        return list(self.model.parameters())
+
+    def loss(self, model, photos, step):
+        return self.perceptual(model(photos), photos, self.target)
+
+    def model_file(self):
+        return self.model.state_dict(), self.metadata
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class JohnsonMethod(Method):
+    """Stylize with a trained single-style network; train one with `styletool train --method johnson`."""
+
+    name = "johnson"
+    Options = JohnsonOptions
+    needs_style = False
+
+    # -- stylize ------------------------------------------------------------
+    def prepare(self, request: StylizeRequest) -> TransformerNet:
+        if request.model is None:
+            raise UsageError("method 'johnson' needs --model MODEL.safetensors (make one with `styletool train --method johnson`)")
+        if request.styles:
+            raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
+        net, _ = load_transformer(request.model, method=self.name)
+        return net.to(self.runtime.device).requires_grad_(False)
+
+    def stylize(self, content, request: StylizeRequest, prepared: TransformerNet, *, progress=None):
+        opts: JohnsonOptions = request.options or JohnsonOptions()
+        with self.runtime.inference():
+            result = prepared(content)
+        result = result.float().clamp(0, 1)
+        return preserve_colors(result, content, opts.preserve_color, strength=opts.color_strength)
+
+    # -- train --------------------------------------------------------------
+    def train(self, request: TrainRequest, *, progress=None):
+        opts: JohnsonTrainOptions = request.options or JohnsonTrainOptions()
+        if len(request.styles) != 1:
+            raise UsageError(
+                f"method 'johnson' trains one network per style; give exactly one --style "
+                f"({len(request.styles)} given; --method cin holds many styles in one model)"
+            )
+        if request.model is not None:
+            raise UsageError("method 'johnson' trains from scratch; --model is for --method cin --add-style")
+        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        target = perceptual.style_target(request.styles[0], size=opts.style_size)
+        metadata = {
+            "method": self.name,
+            "styles": list(request.style_names),
+            "backbone": opts.backbone,
+            "network": "transformer",
+            "training": {"loss": asdict(opts)},
+        }
+
+        def build() -> JohnsonTask:
+            return JohnsonTask(TransformerNet(), perceptual, target, metadata)
+
+        kwargs = {} if progress is None else {"progress": progress}
+        return run_training(self.runtime, build, request, method=self.name, **kwargs)

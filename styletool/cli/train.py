@@ -1,0 +1,135 @@
+"""`styletool train`: train a feed-forward model on a folder of photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from styletool.cli import state
+from styletool.cli.output import print_json
+from styletool.cli.stylize import split_method_words
+from styletool.errors import UsageError
+from styletool.options import parse_options
+from styletool.plugins import get_registry
+from styletool.specs import resolve
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+HELP = """Train a feed-forward model on a folder of photos.
+
+Examples:
+
+  styletool train --method johnson --content-dir photos/ --style starry.jpg -o starry.safetensors
+
+  styletool train --method cin --content-dir photos/ --style-dir paintings/ -o multi.safetensors --steps 20000
+
+Checkpoints go to OUT.checkpoints/ (last.pt and metrics.jsonl) every
+--checkpoint-every steps and on Ctrl-C; continue with --resume. Under
+`torchrun --nproc_per_node N -m styletool train ...` every process trains on
+its own share of each batch. Method options (loss weights and layers) are
+ordinary flags; `styletool methods show METHOD` lists them.
+"""
+
+
+def install(app: typer.Typer) -> None:
+    @app.command("train", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def train(
+        words: Optional[List[str]] = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
+        method: str = typer.Option(..., "--method", "-m", help="Method to train (see `styletool methods`)."),
+        content_dir: Path = typer.Option(..., "--content-dir", help="Folder of training photos, read recursively."),
+        style: List[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
+        style_dir: Optional[Path] = typer.Option(None, "--style-dir", help="A folder of paintings to learn (cin)."),
+        output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.safetensors)."),
+        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to extend (cin with --add-style)."),
+        add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
+        steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
+        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Photos per step (per process under torchrun)."),
+        lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
+        lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."),
+        image_size: int = typer.Option(256, "--image-size", min=8, help="Side of the square training crops."),
+        checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=0, help="Save a checkpoint every N steps (0: only at the end and on Ctrl-C)."),
+        checkpoint_dir: Optional[Path] = typer.Option(None, "--checkpoint-dir", help="Where checkpoints and metrics.jsonl go (default: OUT.checkpoints/)."),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from this checkpoint (same settings)."),
+        workers: int = typer.Option(2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."),
+        tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Also log to this TensorBoard folder (needs the tensorboard extra)."),
+        json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    ) -> None:
+        registry = get_registry()
+        spec = registry.method(method)
+        if "train" not in spec.capabilities:
+            can = ", ".join(registry.methods_that_can("train")) or "none installed"
+            raise UsageError(f"method '{method}' cannot train; methods that can: {can}")
+        options_cls = resolve(spec.train_options) if spec.train_options is not None else None
+        extra, option_words = split_method_words(list(words or []), options_cls)
+        if extra:
+            raise UsageError(f"unexpected argument '{extra[0]}' (train reads photos from --content-dir)")
+        if options_cls is None:
+            if option_words:
+                raise UsageError(f"no such option {option_words[0]} (method '{method}' has no training options)")
+            options = None
+        else:
+            options = parse_options(options_cls, option_words, method=method)
+        if output.suffix.lower() != ".safetensors":
+            raise UsageError("model files end in .safetensors", where=output)
+        if not output.parent.exists():
+            raise UsageError("folder does not exist", where=output.parent)
+        paintings = list(style) + _paintings_in(style_dir)
+        if add_style:
+            if model is None:
+                raise UsageError("--add-style needs --model, the model to extend")
+            paintings = list(add_style)
+        _run(method=method, options=options, content_dir=content_dir, paintings=paintings, output=output, model=model,
+             steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
+             checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume, workers=workers,
+             tensorboard=tensorboard, json=json)
+
+
+def _paintings_in(folder: Path | None) -> list[Path]:
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise UsageError("no such folder", where=folder)
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not found:
+        raise UsageError("no paintings (image files) in the folder", where=folder)
+    return found
+
+
+def _run(*, method, options, content_dir, paintings, output, model, steps, batch_size, lr, lr_schedule, image_size,
+         checkpoint_every, checkpoint_dir, resume, workers, tensorboard, json) -> None:
+    from styletool.cli.progress import progress_bar
+    from styletool.images import load_image
+    from styletool.methods import TrainRequest
+    from styletool.training import TrainSettings
+
+    runtime = state.options.runtime()
+    settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
+                             checkpoint_every=checkpoint_every, workers=workers, seed=state.options.seed or 0)
+    settings.check()
+    trainer = runtime.method(method)
+    styles = [runtime.to_device(load_image(path).pixels[None]) for path in paintings]
+    request = TrainRequest(options=options, settings=settings, content_dir=content_dir, output=output,
+                           styles=styles, style_names=[p.stem for p in paintings], model=model, resume=resume,
+                           checkpoint_dir=checkpoint_dir, tensorboard=tensorboard)
+    with progress_bar(f"train {method}", quiet=state.options.quiet) as bar:
+        result = trainer.train(request, progress=bar)
+    summary = {
+        "method": method,
+        "status": "interrupted" if result.interrupted else "ok",
+        "output": str(result.output) if result.output else None,
+        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 3),
+        "images_per_second": round(result.images / result.seconds, 3) if result.seconds > 0 else None,
+        "losses": result.final_losses,
+        "unreadable": result.unreadable,
+    }
+    if json:
+        print_json(summary)
+    skipped = f"; skipped {len(result.unreadable)} unreadable files" if result.unreadable else ""
+    if result.interrupted:
+        typer.echo(f"interrupted at step {result.steps}; checkpoint {result.checkpoint}; continue with --resume {result.checkpoint}{skipped}", err=True)
+        raise typer.Exit(130)
+    typer.echo(f"trained {result.steps} steps in {result.seconds:.1f} s ({summary['images_per_second']} img/s); model {result.output}{skipped}", err=True)

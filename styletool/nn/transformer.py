@@ -1,0 +1,204 @@
+"""The image transformation network of Johnson et al. (2016), plain or style-conditional.
+
+Johnson, Alahi, Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution" (ECCV 2016), with the changes that became standard since:
+instance normalization instead of batch normalization (Ulyanov et al. 2016)
+and nearest-neighbour upsampling followed by a convolution instead of
+transposed convolutions, which leave checkerboard artefacts (Odena et al.
+2016).
+
+The conditional variant replaces every normalization's scale and shift by a
+row of a per-style table (Dumoulin, Shlens, Kudlur, "A Learned Representation
+for Artistic Style", ICLR 2017): one network holds many styles, and a blend
+of styles is a weighted mix of rows.
+
+Images are RGB in [0, 1], ``[N, 3, H, W]``, of any size: the input is padded
+by reflection to a multiple of 4 (two stride-2 stages) and the output cropped
+back. The output is not clamped, so training sees honest gradients; clamp it
+before saving.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+# Width of each stage: stem, two downsampling convs, residual trunk.
+STEM, MID, TRUNK = 32, 64, 128
+RESIDUAL_BLOCKS = 5
+
+
+class ConditionalInstanceNorm2d(nn.Module):
+    """Instance normalization whose scale and shift are chosen per image from a style table.
+
+    ``style`` is ``[N, num_styles]``: one-hot rows pick a style, other rows
+    (non-negative, summing to 1) blend styles.
+    """
+
+    def __init__(self, channels: int, num_styles: int):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(num_styles, channels))
+        self.shift = nn.Parameter(torch.zeros(num_styles, channels))
+
+    @property
+    def num_styles(self) -> int:
+        return self.scale.shape[0]
+
+    def forward(self, x: Tensor, style: Tensor) -> Tensor:
+        normalized = F.instance_norm(x)
+        scale = (style @ self.scale)[:, :, None, None]
+        shift = (style @ self.shift)[:, :, None, None]
+        return normalized * scale + shift
+
+
+class _Norm(nn.Module):
+    """Plain affine instance norm, or the conditional one; same call either way."""
+
+    def __init__(self, channels: int, num_styles: int | None):
+        super().__init__()
+        if num_styles is None:
+            self.norm = nn.InstanceNorm2d(channels, affine=True)
+        else:
+            self.norm = ConditionalInstanceNorm2d(channels, num_styles)
+
+    def forward(self, x: Tensor, style: Tensor | None) -> Tensor:
+        if isinstance(self.norm, ConditionalInstanceNorm2d):
+            return self.norm(x, style)
+        return self.norm(x)
+
+
+class _ConvNorm(nn.Module):
+    """Reflection-padded convolution, optional 2x nearest upsampling before it, then norm and ReLU."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, *, stride: int = 1, upsample: bool = False,
+                 num_styles: int | None = None, relu: bool = True):
+        super().__init__()
+        self.upsample = upsample
+        self.pad = nn.ReflectionPad2d(kernel // 2)
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride)
+        self.norm = _Norm(cout, num_styles)
+        self.relu = relu
+
+    def forward(self, x: Tensor, style: Tensor | None) -> Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.norm(self.conv(self.pad(x)), style)
+        return F.relu(x) if self.relu else x
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels: int, num_styles: int | None):
+        super().__init__()
+        self.first = _ConvNorm(channels, channels, 3, num_styles=num_styles)
+        self.second = _ConvNorm(channels, channels, 3, num_styles=num_styles, relu=False)
+
+    def forward(self, x: Tensor, style: Tensor | None) -> Tensor:
+        return x + self.second(self.first(x, style), style)
+
+
+class TransformerNet(nn.Module):
+    """Johnson et al.'s feed-forward stylization network (about 1.68 M parameters).
+
+    ``num_styles=None`` builds the single-style network; an integer builds the
+    conditional (CIN) network, whose ``forward`` takes ``style``: an int
+    index, a ``[num_styles]`` weight vector for the whole batch, or
+    ``[N, num_styles]`` weights per image.
+    """
+
+    def __init__(self, *, num_styles: int | None = None):
+        super().__init__()
+        if num_styles is not None and num_styles < 1:
+            raise ValueError(f"num_styles must be at least 1, got {num_styles}")
+        self.num_styles = num_styles
+        n = num_styles
+        self.encoder = nn.ModuleList([
+            _ConvNorm(3, STEM, 9, num_styles=n),
+            _ConvNorm(STEM, MID, 3, stride=2, num_styles=n),
+            _ConvNorm(MID, TRUNK, 3, stride=2, num_styles=n),
+        ])
+        self.residuals = nn.ModuleList([_Residual(TRUNK, n) for _ in range(RESIDUAL_BLOCKS)])
+        self.decoder = nn.ModuleList([
+            _ConvNorm(TRUNK, MID, 3, upsample=True, num_styles=n),
+            _ConvNorm(MID, STEM, 3, upsample=True, num_styles=n),
+        ])
+        self.head = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(STEM, 3, 9))
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_styles is not None
+
+    def style_weights(self, style: int | Tensor | None, batch: int, *, like: Tensor) -> Tensor | None:
+        """Normalize ``style`` to ``[batch, num_styles]`` weights (None for the plain network)."""
+        if not self.conditional:
+            if style is not None:
+                raise ValueError("this network holds one style; do not pass style=")
+            return None
+        if style is None:
+            raise ValueError(f"this network holds {self.num_styles} styles; pass style= (an index or weights)")
+        if isinstance(style, int):
+            if not 0 <= style < self.num_styles:
+                raise ValueError(f"style index {style} out of range 0..{self.num_styles - 1}")
+            return F.one_hot(torch.full((batch,), style, device=like.device), self.num_styles).to(like.dtype)
+        weights = style.to(device=like.device, dtype=like.dtype)
+        if weights.dim() == 1:
+            weights = weights.expand(batch, -1)
+        if weights.shape != (batch, self.num_styles):
+            raise ValueError(f"style weights must be [{batch}, {self.num_styles}], got {list(weights.shape)}")
+        return weights
+
+    def forward(self, image: Tensor, style: int | Tensor | None = None) -> Tensor:
+        weights = self.style_weights(style, image.shape[0], like=image)
+        height, width = image.shape[-2:]
+        # Two stride-2 stages: pad to a multiple of 4 so upsampling lands on the input size.
+        pad_h, pad_w = -height % 4, -width % 4
+        x = image
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(height, width) > max(pad_h, pad_w) else "replicate")
+        for layer in self.encoder:
+            x = layer(x, weights)
+        for block in self.residuals:
+            x = block(x, weights)
+        for layer in self.decoder:
+            x = layer(x, weights)
+        x = self.head(x)
+        return x[..., :height, :width]
+
+    def add_style(self, *, copy_from: int | None = None) -> int:
+        """Grow every style table by one row (a copy of ``copy_from``, or the mean); return its index."""
+        if not self.conditional:
+            raise ValueError("only a conditional network can take more styles")
+        for module in self.modules():
+            if isinstance(module, ConditionalInstanceNorm2d):
+                for name in ("scale", "shift"):
+                    table = getattr(module, name).data
+                    row = table[copy_from] if copy_from is not None else table.mean(0)
+                    setattr(module, name, nn.Parameter(torch.cat([table, row[None]], 0)))
+        self.num_styles += 1
+        return self.num_styles - 1
+
+    def style_parameters(self) -> list[nn.Parameter]:
+        """The per-style tables of a conditional network (what training a new style changes)."""
+        return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.scale, m.shift)]
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def load_transformer(path, *, method: str):
+    """Load a transformer-network model file made by ``method``: ``(network, ModelFile)``, on the CPU.
+
+    The number of styles comes from the metadata (none for a single-style
+    model); weights that do not fit give a one-line :class:`ModelFileError`.
+    """
+    from styletool.modelfile import ModelFileError, load_model
+
+    model = load_model(path, method=method)
+    num_styles = model.metadata.get("num_styles")
+    try:
+        net = TransformerNet(num_styles=num_styles)
+        net.load_state_dict(model.tensors)
+    except (RuntimeError, ValueError, TypeError):
+        raise ModelFileError(f"weights do not fit the {method} network", where=path) from None
+    return net.eval(), model

@@ -1,0 +1,67 @@
+"""Perceptual loss for training feed-forward stylization networks (Johnson et al. 2016).
+
+The network's output is compared with the input photo through backbone
+features (content) and with a painting through feature statistics (style),
+plus an optional total-variation term. Gatys optimizes one image with the
+same terms; here they train a network over many photos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class PerceptualWeights:
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    content_layers: list[str]
+    style_layers: list[str]
+    backbone: str = "vgg19"
+    backbone_weights: str | None = None
+    style_loss: str = "gram"
+
+
+class PerceptualLoss:
+    """Weighted content, style and TV terms of a batch of outputs, on a shared frozen backbone."""
+
+    def __init__(self, runtime, weights: PerceptualWeights):
+        self.weights = weights
+        self.runtime = runtime
+        self.backbone = runtime.backbone(weights.backbone, weights=weights.backbone_weights)
+        missing = [layer for layer in [*weights.content_layers, *weights.style_layers] if layer not in self.backbone.layer_names]
+        if missing:
+            from styletool.errors import UsageError
+
+            raise UsageError(f"backbone '{weights.backbone}' has no layer '{missing[0]}'")
+        self.content = runtime.loss("content", layers=weights.content_layers)
+        self.style = runtime.loss(weights.style_loss, layers=weights.style_layers)
+        self.tv = runtime.loss("tv")
+        self.layers = list(dict.fromkeys([*weights.content_layers, *weights.style_layers]))
+
+    def style_target(self, painting: Tensor, *, size: int) -> Any:
+        """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
+        factor = size / max(painting.shape[-2:])
+        shape = [max(1, round(side * factor)) for side in painting.shape[-2:]]
+        resized = F.interpolate(painting, size=shape, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        with torch.no_grad():
+            return self.style.target(self.backbone(resized.to(self.runtime.device), self.weights.style_layers))
+
+    def __call__(self, output: Tensor, photos: Tensor, style_target: Any) -> dict[str, Tensor]:
+        w = self.weights
+        with torch.no_grad():
+            content_target = self.content.target(self.backbone(photos, w.content_layers))
+        features = self.backbone(output, self.layers)
+        terms = {
+            "content": w.content_weight * self.content(features, content_target),
+            "style": w.style_weight * self.style(features, style_target),
+        }
+        if w.tv_weight > 0:
+            terms["tv"] = w.tv_weight * self.tv(output)
+        return terms

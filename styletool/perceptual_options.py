@@ -1,0 +1,38 @@
+"""Training options shared by feed-forward methods: the perceptual loss (no torch here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from styletool.options import option
+
+VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+
+
+@dataclass
+class PerceptualOptions:
+    """The perceptual loss a feed-forward network is trained with.
+
+    Methods subclass this for their training options, so every feed-forward
+    method offers the same flags for the same things.
+    """
+
+    content_weight: float = option(1.0, help="Weight of the content loss.", min=0)
+    style_weight: float = option(10.0, help="Weight of the style loss.", min=0)
+    tv_weight: float = option(0.0, help="Weight of the total-variation smoothness loss.", min=0)
+    content_layers: list[str] = option(["relu3_1"], help="Loss-network layers whose features keep the photo's content.")
+    style_layers: list[str] = option(VGG_STYLE_LAYERS, help="Loss-network layers whose statistics carry the painting's style.")
+    style_loss: str = option("gram", help="Style loss from the losses registry: gram, meanstd, histogram, ...")
+    style_size: int = option(256, help="Longest side the painting is resized to before its style statistics are taken.", min=16)
+    backbone: str = option("vgg19", help="Loss network (see `styletool backbones`).")
+    backbone_weights: str | None = option(None, help="Weights file for the loss network (default: its usual place).")
+
+    def perceptual_weights(self):
+        """These options as :class:`styletool.PerceptualWeights` (imports torch)."""
+        from styletool.perceptual import PerceptualWeights
+
+        return PerceptualWeights(
+            content_weight=self.content_weight, style_weight=self.style_weight, tv_weight=self.tv_weight,
+            content_layers=list(self.content_layers), style_layers=list(self.style_layers),
+            backbone=self.backbone, backbone_weights=self.backbone_weights, style_loss=self.style_loss,
+        )

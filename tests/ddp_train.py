@@ -1,0 +1,35 @@
+"""Run under torchrun by test_training.py: train johnson on 2 CPU processes (gloo), save each rank's weights."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from styletool import TrainRequest, TrainSettings  # noqa: E402
+from styletool.options import make_options  # noqa: E402
+from styletool.specs import resolve  # noqa: E402
+from tiny_backbone import tiny_runtime  # noqa: E402
+
+
+def main(out: Path, photos: Path) -> None:
+    runtime = tiny_runtime()
+    method = runtime.method("johnson")
+    options = make_options(resolve(runtime.registry.method("johnson").train_options), {
+        "backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1"], "style_size": 32,
+    })
+    painting = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(3))
+    settings = TrainSettings(steps=4, batch_size=2, image_size=32, workers=0, checkpoint_every=2, log_every=1)
+    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=out / "model.safetensors",
+                           styles=[painting], style_names=["noise"])
+    result = method.train(request)
+    rank = int(os.environ["RANK"])
+    torch.save({"steps": result.steps, "weights": result.model.state_dict()}, out / f"rank{rank}.pt")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,0 +1,113 @@
+"""CIN: one network, many styles; selection, blends, adding a style, and the CLI around it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from conftest import shared_file
+from styletool import StylizeRequest, TrainRequest, TrainSettings, UsageError, load_image, load_model
+from styletool.options import make_options
+from styletool.specs import resolve
+from tiny_backbone import tiny_runtime
+
+TINY_LOSS = {"backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1", "relu3_1"], "style_size": 32}
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    for name in ["tubingen", "golden_gate", "chicago"]:
+        shutil.copy(shared_file("images", "content", f"{name}.jpg"), folder / f"{name}.jpg")
+    return folder
+
+
+def paintings(*seeds):
+    return [torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(s)) for s in seeds]
+
+
+def train(tmp_path, photos, *, styles, names, steps=6, model=None, output="multi.safetensors"):
+    runtime = tiny_runtime()
+    method = runtime.method("cin")
+    options = make_options(resolve(runtime.registry.method("cin").train_options), TINY_LOSS)
+    settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=0, lr=1e-3)
+    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=tmp_path / output,
+                           styles=styles, style_names=names, model=model)
+    return method, method.train(request)
+
+
+def stylize(method, model, photo, **options):
+    opts = make_options(resolve(method.runtime.registry.method("cin").options), options)
+    request = StylizeRequest(options=opts, model=model)
+    return method.stylize(photo, request, method.prepare(request))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, photos):
+    tmp_path = tmp_path_factory.mktemp("cin")
+    method, result = train(tmp_path, photos, styles=paintings(1, 2, 3), names=["red", "green", "blue"], steps=8)
+    return method, result.output
+
+
+def test_model_records_styles_in_order(trained):
+    _, path = trained
+    model = load_model(path, method="cin")
+    assert model.styles == ["red", "green", "blue"] and model.metadata["num_styles"] == 3
+
+
+def test_styles_by_index_or_name_and_a_mix_between_two(trained):
+    method, path = trained
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    a = stylize(method, path, photo, style_index="0")
+    by_name = stylize(method, path, photo, style_index="red")
+    b = stylize(method, path, photo, style_index="2")
+    mix = stylize(method, path, photo, style_mix="red=1,blue=1")
+    assert torch.equal(a, by_name) and not torch.allclose(a, b)
+    gap = (a - b).abs().mean()
+    assert (mix - a).abs().mean() < gap and (mix - b).abs().mean() < gap
+
+
+def test_all_styles_contact_sheet(trained):
+    method, path = trained
+    sheet = stylize(method, path, torch.rand(1, 3, 20, 30), all_styles=True)
+    # The photo and three styles in a 2 x 2 grid with 8 px gaps.
+    assert sheet.shape == (1, 3, 2 * 20 + 8, 2 * 30 + 8)
+
+
+def test_bad_style_choices_are_usage_errors(trained):
+    method, path = trained
+    photo = torch.rand(1, 3, 16, 16)
+    with pytest.raises(UsageError, match="0..2"):
+        stylize(method, path, photo, style_index="5")
+    with pytest.raises(UsageError, match="0=red, 1=green, 2=blue"):
+        stylize(method, path, photo, style_index="purple")
+    with pytest.raises(UsageError, match="STYLE=WEIGHT"):
+        stylize(method, path, photo, style_mix="0:1")
+
+
+def test_adding_a_style_leaves_the_old_ones_unchanged(trained, tmp_path, photos):
+    method, path = trained
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    before = [stylize(method, path, photo, style_index=str(i)) for i in range(3)]
+    method, result = train(tmp_path, photos, styles=paintings(7), names=["yellow"], model=path, output="bigger.safetensors", steps=4)
+    bigger = load_model(result.output, method="cin")
+    assert bigger.styles == ["red", "green", "blue", "yellow"]
+    after = [stylize(method, result.output, photo, style_index=str(i)) for i in range(3)]
+    assert all(torch.equal(x, y) for x, y in zip(before, after))
+    new = stylize(method, result.output, photo, style_index="yellow")
+    assert not any(torch.allclose(new, x) for x in before)
+
+
+def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
+    _, path = trained
+    photo = shared_file("images", "content", "chicago.jpg")
+    out = tmp_path / "sheet.png"
+    result = cli("stylize", photo, "--method", "cin", "--model", path, "--all-styles", "--size", "48", "-o", out)
+    assert result.code == 0, result.err
+    assert load_image(out).size[0] > 48
+    info = cli("models", "info", path)
+    assert info.code == 0 and "0=red, 1=green, 2=blue" in info.out
+    wrong = cli("stylize", photo, "--method", "johnson", "--model", path, "-o", tmp_path / "x.png")
+    assert wrong.code == 1 and "'cin' model, not a 'johnson' model" in wrong.err and "Traceback" not in wrong.err

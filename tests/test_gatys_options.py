@@ -1,0 +1,202 @@
+"""Gatys mechanics on tiny images with a random backbone: each option does what it says."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from styletool import StylizeRequest, UsageError, save_image
+from styletool.color import rgb_to_ycbcr
+from styletool.losses import gram_matrix, total_variation
+from styletool.options import make_options
+from styletool.specs import resolve
+from tiny_backbone import tiny_runtime
+
+
+@pytest.fixture
+def runtime():
+    return tiny_runtime()
+
+
+def images(size=48):
+    gen = torch.Generator().manual_seed(5)
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    # A warm photo (smooth gradients) and two cool or differently coloured paintings.
+    photo = torch.stack([0.6 + 0.3 * xs, 0.3 + 0.4 * ys, 0.1 + 0.2 * xs]).unsqueeze(0)
+    stripes = (torch.sin(xs * 40) > 0).float()
+    painting_a = torch.stack([stripes, stripes * 0.2, 1 - stripes]).unsqueeze(0)
+    painting_b = torch.rand(1, 3, size, size, generator=gen) * torch.tensor([0.9, 0.8, 0.1]).view(1, 3, 1, 1)
+    return photo, painting_a, painting_b
+
+
+def stylize(runtime, content, styles, **options):
+    options = {"backbone": "tiny-random", "iterations": 15, "scales": 1, **options}
+    method = runtime.method("gatys")
+    opts = make_options(resolve(runtime.registry.method("gatys").options), options)
+    request = StylizeRequest(options=opts, styles=styles)
+    events = []
+    runtime.reseed()
+    result = method.stylize(content, request, method.prepare(request), progress=events.append)
+    return result, events
+
+
+def gram_distance(runtime, image, style):
+    backbone = runtime.backbone("tiny-random")
+    layers = ["relu1_1", "relu2_1", "relu3_1"]
+    with torch.no_grad():
+        a, b = backbone(image, layers), backbone(style, layers)
+    return sum(float((gram_matrix(a[l]) - gram_matrix(b[l])).square().mean()) for l in layers)
+
+
+def test_style_weight_pulls_toward_the_painting(runtime):
+    photo, painting, _ = images()
+    weak, _ = stylize(runtime, photo, [painting], style_weight=0.1)
+    strong, _ = stylize(runtime, photo, [painting], style_weight=1e3)
+    assert gram_distance(runtime, strong, painting) < 0.5 * gram_distance(runtime, weak, painting)
+
+
+def test_zero_style_weight_leaves_the_photo(runtime):
+    photo, painting, _ = images()
+    result, _ = stylize(runtime, photo, [painting], style_weight=0.0)
+    assert torch.allclose(result, photo, atol=1e-4)
+
+
+def test_content_weight_keeps_the_photo(runtime):
+    photo, painting, _ = images()
+    loose, _ = stylize(runtime, photo, [painting], content_weight=0.0, style_weight=1e3)
+    tight, _ = stylize(runtime, photo, [painting], content_weight=1e3, style_weight=1e3)
+    assert (tight - photo).abs().mean() < (loose - photo).abs().mean()
+
+
+def test_tv_weight_smooths(runtime):
+    photo, painting, _ = images()
+    plain, _ = stylize(runtime, photo, [painting], style_weight=1e3, init="noise")
+    smooth, events = stylize(runtime, photo, [painting], style_weight=1e3, init="noise", tv_weight=1e3)
+    assert "tv" in events[-1].losses
+    assert total_variation(smooth) < total_variation(plain)
+
+
+def test_both_optimizers_lower_the_loss(runtime):
+    photo, painting, _ = images()
+    for optimizer in ("lbfgs", "adam"):
+        _, events = stylize(runtime, photo, [painting], optimizer=optimizer, style_weight=1e3)
+        assert sum(events[-1].losses.values()) < 0.7 * sum(events[0].losses.values()), optimizer
+
+
+def test_multiscale_runs_coarse_to_fine_and_ends_at_the_requested_size(runtime):
+    photo = torch.rand(1, 3, 96, 128)
+    _, painting, _ = images()
+    result, events = stylize(runtime, photo, [painting], scales=3, iterations=8)
+    assert result.shape == photo.shape
+    stages = list(dict.fromkeys(e.stage for e in events))
+    assert stages == ["scale 1/3 64x48", "scale 2/3 91x68", "scale 3/3 128x96"]
+    per_stage = [max(e.step for e in events if e.stage == s) for s in stages]
+    assert per_stage == [8, 4, 2]  # most iterations where pixels are few
+    _, events = stylize(runtime, photo, [painting], scales=3, scale_iterations=[3, 2, 5])
+    assert [max(e.step for e in events if e.stage == s) for s in dict.fromkeys(e.stage for e in events)] == [3, 2, 5]
+    with pytest.raises(UsageError, match="one per scale"):
+        stylize(runtime, photo, [painting], scales=3, scale_iterations=[3, 2])
+
+
+def test_min_size_sets_the_coarsest_scale(runtime):
+    photo = torch.rand(1, 3, 200, 200)
+    _, painting, _ = images()
+    _, events = stylize(runtime, photo, [painting], scales=3, min_size=100, iterations=2)
+    assert [s.split()[-1] for s in dict.fromkeys(e.stage for e in events)] == ["100x100", "141x141", "200x200"]
+
+
+def test_blend_of_two_styles_lands_between_the_single_style_results(runtime):
+    photo, a, b = images()
+    only_a, _ = stylize(runtime, photo, [a], style_weight=1e3, iterations=50)
+    only_b, _ = stylize(runtime, photo, [b], style_weight=1e3, iterations=50)
+    mixed, _ = stylize(runtime, photo, [a, b], style_weight=1e3, style_blend=[1, 1], iterations=50)
+    da = [gram_distance(runtime, x, a) for x in (only_a, mixed, only_b)]
+    db = [gram_distance(runtime, x, b) for x in (only_b, mixed, only_a)]
+    assert da[0] < da[1] < da[2]
+    assert db[0] < db[1] < db[2]
+    weighted, _ = stylize(runtime, photo, [a, b], style_weight=1e3, style_blend=[9, 1], iterations=50)
+    assert gram_distance(runtime, weighted, a) < da[1]  # more of a than the even blend
+    with pytest.raises(UsageError, match="2 --style images"):
+        stylize(runtime, photo, [a, b], style_blend=[1, 2, 3])
+
+
+def test_style_layer_weights(runtime):
+    from styletool_gatys.method import style_layer_weights
+
+    opts = make_options(resolve(runtime.registry.method("gatys").options), {"style_layer_weight_exp": 2.0})
+    weights = style_layer_weights(opts)
+    assert list(weights.values()) == pytest.approx([5 * w / 31 for w in (1, 2, 4, 8, 16)])
+    photo, painting, _ = images()
+    shallow, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_layer_weights=[1, 0, 0, 0, 0])
+    deep, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_layer_weights=[0, 0, 0, 0, 1])
+    assert not torch.allclose(shallow, deep)
+    with pytest.raises(UsageError, match="one per layer"):
+        stylize(runtime, photo, [painting], style_layer_weights=[1, 2])
+
+
+def test_init_choices(runtime, tmp_path):
+    photo, painting, _ = images()
+    from_noise, _ = stylize(runtime, photo, [painting], init="noise", iterations=1)
+    from_style, _ = stylize(runtime, photo, [painting], init="style", iterations=1)
+    start = tmp_path / "start.png"
+    save_image(torch.full((3, 20, 20), 0.5), start)
+    from_file, events = stylize(runtime, photo, [painting], init=str(start), iterations=1, style_weight=0, content_weight=0)
+    assert (from_noise - photo).abs().mean() > 0.1
+    assert (from_style - painting).abs().mean() < (from_style - photo).abs().mean()
+    assert torch.allclose(from_file, torch.full_like(photo, 0.5), atol=0.01)
+    with pytest.raises(UsageError, match="did you mean 'noise'"):
+        stylize(runtime, photo, [painting], init="nosie")
+
+
+def test_preserve_color_luminance_keeps_the_photo_chroma(runtime):
+    photo, painting, _ = images()
+    plain, _ = stylize(runtime, photo, [painting], style_weight=1e3)
+    kept, _ = stylize(runtime, photo, [painting], style_weight=1e3, preserve_color="luminance")
+    chroma = lambda x: rgb_to_ycbcr(x)[:, 1:]  # noqa: E731
+    assert (chroma(kept) - chroma(photo)).abs().mean() < 0.02
+    assert (chroma(kept) - chroma(photo)).abs().mean() < 0.3 * (chroma(plain) - chroma(photo)).abs().mean()
+    half, _ = stylize(runtime, photo, [painting], style_weight=1e3, preserve_color="luminance", color_strength=0.5)
+    assert torch.allclose(half, (plain + kept) / 2, atol=0.02)
+
+
+def test_preserve_color_histogram_recolours_the_painting(runtime):
+    # Pure style reconstruction (no content term) shows which colours the style target carries.
+    photo, painting, _ = images()
+    settings = dict(style_weight=1e3, content_weight=0.0, init="noise", iterations=30)
+    plain, _ = stylize(runtime, photo, [painting], **settings)
+    kept, _ = stylize(runtime, photo, [painting], preserve_color="histogram", **settings)
+    mean_rgb = lambda x: x.mean(dim=(2, 3))  # noqa: E731
+    assert (mean_rgb(kept) - mean_rgb(photo)).abs().sum() < 0.75 * (mean_rgb(plain) - mean_rgb(photo)).abs().sum()
+
+
+def test_style_shift_and_pooling_change_the_result(runtime):
+    photo, painting, _ = images()
+    base, _ = stylize(runtime, photo, [painting], style_weight=1e3)
+    shifted, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_shift=-1.0)
+    pooled, _ = stylize(runtime, photo, [painting], style_weight=1e3, pooling="avg")
+    assert not torch.allclose(base, shifted) and not torch.allclose(base, pooled)
+    with pytest.raises(UsageError, match="only to --style-loss gram"):
+        stylize(runtime, photo, [painting], style_loss="meanstd", style_shift=1.0)
+
+
+def test_save_every_attaches_snapshots(runtime):
+    photo, painting, _ = images()
+    _, events = stylize(runtime, photo, [painting], iterations=6, save_every=2)
+    assert [e.step for e in events if e.image is not None] == [2, 4, 6]
+
+
+def test_same_seed_same_result(runtime):
+    photo, painting, _ = images()
+    first, _ = stylize(runtime, photo, [painting], init="noise", iterations=4)
+    second, _ = stylize(runtime, photo, [painting], init="noise", iterations=4)
+    assert torch.equal(first, second)
+
+
+def test_adam_step_size_and_style_scale(runtime):
+    photo, painting, _ = images()
+    small, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=0.5, iterations=3, style_weight=1e3)
+    large, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=8.0, iterations=3, style_weight=1e3)
+    assert (large - photo).abs().mean() > 3 * (small - photo).abs().mean()
+    full, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=1.0)
+    half, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=0.5)
+    assert not torch.allclose(full, half, atol=1e-3)
