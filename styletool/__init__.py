@@ -20,7 +20,7 @@ from styletool.errors import (
 )
 from styletool.hookspecs import hookimpl
 from styletool.options import option
-from styletool.perceptual_options import PerceptualOptions
+from styletool.perceptual_options import FeedForwardOptions, PerceptualOptions
 from styletool.specs import BackboneSpec, LossSpec, MethodSpec
 
 __version__ = "0.1.0"
@@ -36,6 +36,8 @@ _LAZY = {
     "TrainRequest": "styletool.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
+    "for_inference": "styletool.nn.inference",
+    "fast_network": "styletool.nn.inference",
     "PerceptualLoss": "styletool.perceptual",
     "PerceptualWeights": "styletool.perceptual",
     "TrainSettings": "styletool.training",
@@ -58,6 +60,7 @@ _LAZY = {
 __all__ = [
     "BackboneSpec",
     "DeviceError",
+    "FeedForwardOptions",
     "ImageError",
     "LossSpec",
     "MethodSpec",
@@ -95,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.losses import FeatureLoss, ImageLoss
     from styletool.methods import Method, StylizeRequest, TrainRequest
     from styletool.modelfile import ModelFileError, load_model, save_model
+    from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
     from styletool.training import TrainSettings, run_training

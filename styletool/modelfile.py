@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from styletool.atomic import replacing
 from styletool.errors import StyletoolError
 
 FORMAT_VERSION = 1
@@ -60,20 +60,10 @@ def save_model(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metada
     # safetensors refuses shared or non-contiguous storage; models are small, copy.
     tensors = {name: value.detach().to("cpu").contiguous().clone() for name, value in tensors.items()}
     try:
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        with replacing(path) as temp:
+            save_file(tensors, str(temp), metadata={HEADER_KEY: json.dumps(header, sort_keys=True)})
     except OSError as error:
         raise ModelFileError(f"cannot write model: {error.strerror or error}", where=path) from None
-    handle.close()
-    temp = Path(handle.name)
-    try:
-        save_file(tensors, str(temp), metadata={HEADER_KEY: json.dumps(header, sort_keys=True)})
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException as error:
-        temp.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ModelFileError(f"cannot write model: {error.strerror or error}", where=path) from None
-        raise
     return path
 
 

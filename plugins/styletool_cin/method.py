@@ -23,6 +23,7 @@ from styletool import (
     TransformerNet,
     UsageError,
     contact_sheet,
+    fast_network,
     load_transformer,
     preserve_colors,
     run_training,
@@ -94,17 +95,14 @@ class CinMethod(Method):
             raise UsageError("not a multi-style model", where=request.model)
         opts: CinOptions = request.options or CinOptions()
         names = model.styles or [str(i) for i in range(net.num_styles)]
-        weights = style_weights(opts, names)
-        return net.to(self.runtime.device).requires_grad_(False), weights
+        # One fast network per style asked for: the style (or blend) is folded into its weights.
+        styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
+        return [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile) for style in styles]
 
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
-        net, weights = prepared
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
-            if opts.all_styles:
-                results = [net(content, style=i).float().clamp(0, 1) for i in range(net.num_styles)]
-            else:
-                results = [net(content, style=weights.to(content)).float().clamp(0, 1)]
+            results = [network(content).float().clamp(0, 1) for network in prepared]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         if opts.all_styles:
             return contact_sheet([content.float(), *results])

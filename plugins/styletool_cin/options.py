@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from styletool import PerceptualOptions, option
+from styletool import FeedForwardOptions, PerceptualOptions, option
 
 
 @dataclass
-class CinOptions:
+class CinOptions(FeedForwardOptions):
     """Which of the model's styles to paint with (the model itself is given with --model)."""
 
     style_index: str | None = option(None, help="The style to use, by index (0, 1, ...) or name; default the first. `styletool models info MODEL` lists them.")
     style_mix: str | None = option(None, help="A blend of styles, e.g. 0=0.5,3=0.5 or starry_night=2,the_scream=1 (weights are normalized).")
     all_styles: bool = option(False, help="Write a contact sheet: the photo, then every style of the model, in one image.")
-    preserve_color: str = option("none", help="Keep the photo's colours: luminance (result's luma on the photo's chroma) or histogram (recolour the result).", choices=("none", "luminance", "histogram"))
-    color_strength: float = option(1.0, help="How fully --preserve-color applies: 0 (not at all) to 1.", min=0, max=1)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from styletool import (
     TrainRequest,
     TransformerNet,
     UsageError,
+    fast_network,
     load_transformer,
     preserve_colors,
     run_training,
@@ -57,15 +58,16 @@ class JohnsonMethod(Method):
     needs_style = False
 
     # -- stylize ------------------------------------------------------------
-    def prepare(self, request: StylizeRequest) -> TransformerNet:
+    def prepare(self, request: StylizeRequest):
         if request.model is None:
             raise UsageError("method 'johnson' needs --model MODEL.safetensors (make one with `styletool train --method johnson`)")
         if request.styles:
             raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
+        opts: JohnsonOptions = request.options or JohnsonOptions()
         net, _ = load_transformer(request.model, method=self.name)
-        return net.to(self.runtime.device).requires_grad_(False)
+        return fast_network(net, device=self.runtime.device, compile=opts.compile)
 
-    def stylize(self, content, request: StylizeRequest, prepared: TransformerNet, *, progress=None):
+    def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: JohnsonOptions = request.options or JohnsonOptions()
         with self.runtime.inference():
             result = prepared(content)

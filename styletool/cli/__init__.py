@@ -13,7 +13,7 @@ from styletool.errors import StyletoolError
 
 def create_app() -> typer.Typer:
     """Build the CLI: core command groups first, then commands added by plugins."""
-    from styletool.cli import catalog, models, plugins_cmd, root, stylize, train
+    from styletool.cli import catalog, export, models, plugins_cmd, root, stylize, train
     from styletool.plugins import get_plugin_manager
 
     app = typer.Typer(
@@ -28,6 +28,7 @@ def create_app() -> typer.Typer:
     stylize.install(app)
     train.install(app)
     models.install(app)
+    export.install(app)
     catalog.install(app)
     plugins_cmd.install(app)
     get_plugin_manager().call_register_commands(app)

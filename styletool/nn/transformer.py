@@ -97,6 +97,17 @@ class _Residual(nn.Module):
         return x + self.second(self.first(x, style), style)
 
 
+def pad_to_multiple_of_4(image: Tensor) -> Tensor:
+    """Pad the bottom and right so both sides are multiples of 4 (two stride-2 stages, two upsamplings).
+
+    Always pads, by zero when the size already fits: a branch on the size
+    would stop exported graphs (ONNX, TorchScript) from taking any size.
+    """
+    height, width = image.shape[-2:]
+    mode = "reflect" if min(height, width) > 3 else "replicate"  # reflect needs pad < size; pads are <= 3
+    return F.pad(image, (0, (4 - width % 4) % 4, 0, (4 - height % 4) % 4), mode=mode)
+
+
 class TransformerNet(nn.Module):
     """Johnson et al.'s feed-forward stylization network (about 1.68 M parameters).
 
@@ -150,11 +161,7 @@ class TransformerNet(nn.Module):
     def forward(self, image: Tensor, style: int | Tensor | None = None) -> Tensor:
         weights = self.style_weights(style, image.shape[0], like=image)
         height, width = image.shape[-2:]
-        # Two stride-2 stages: pad to a multiple of 4 so upsampling lands on the input size.
-        pad_h, pad_w = -height % 4, -width % 4
-        x = image
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(height, width) > max(pad_h, pad_w) else "replicate")
+        x = pad_to_multiple_of_4(image)
         for layer in self.encoder:
             x = layer(x, weights)
         for block in self.residuals:
