@@ -18,7 +18,7 @@ about 1e-5 (tests check it):
 * Normalization and ReLU run in place; a style (or blend of styles) of a
   conditional network is folded into plain per-channel scale and shift.
 
-On a 2-core CPU the result is about 1.4x the plain eager network at 512 px
+On a 2-core CPU the result is about 1.35x the plain eager network at 256-1024 px
 (``python -m benchmarks --only feedforward``; docs/performance.md).
 """
 
