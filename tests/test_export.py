@@ -7,16 +7,8 @@ import json
 import pytest
 import torch
 
-from styletool import TransformerNet, save_model
-
-
-def trained_like(num_styles=None):
-    torch.manual_seed(0)
-    net = TransformerNet(num_styles=num_styles).eval()
-    for parameter in net.parameters():
-        if parameter.dim() <= 2:
-            parameter.data += torch.randn_like(parameter) * 0.3
-    return net
+from networks import trained_like
+from styletool import save_model
 
 
 @pytest.fixture

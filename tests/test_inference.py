@@ -6,18 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from networks import trained_like
 from styletool import TransformerNet, for_inference
 from styletool.nn.inference import subpixel_upsample_conv, subpixel_weights
-
-
-def trained_like(num_styles=None):
-    """A network whose normalization tables are not the identity, as after training."""
-    torch.manual_seed(0)
-    net = TransformerNet(num_styles=num_styles).eval()
-    for parameter in net.parameters():
-        if parameter.dim() <= 2:  # norm scales and shifts, conditional tables, biases
-            parameter.data += torch.randn_like(parameter) * 0.3
-    return net
 
 
 @pytest.mark.parametrize("size", [(37, 53), (64, 64), (130, 97), (5, 9)])
