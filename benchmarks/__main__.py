@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-BENCHMARKS = ["gatys", "feedforward"]
+BENCHMARKS = ["gatys", "feedforward", "metastyle"]
 
 
 def machine() -> dict:

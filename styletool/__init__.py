@@ -34,6 +34,7 @@ _LAZY = {
     "Method": "styletool.methods",
     "StylizeRequest": "styletool.methods",
     "TrainRequest": "styletool.methods",
+    "AdaptRequest": "styletool.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
     "for_inference": "styletool.nn.inference",
@@ -42,11 +43,16 @@ _LAZY = {
     "PerceptualWeights": "styletool.perceptual",
     "TrainSettings": "styletool.training",
     "run_training": "styletool.training",
+    "TrainResult": "styletool.training",
+    "PhotoFolder": "styletool.training",
+    "lr_factor": "styletool.training",
     "save_model": "styletool.modelfile",
     "load_model": "styletool.modelfile",
     "ModelFileError": "styletool.modelfile",
     "preserve_colors": "styletool.color",
     "contact_sheet": "styletool.grid",
+    "cache_dir": "styletool.cache",
+    "file_digest": "styletool.cache",
     "Progress": "styletool.events",
     "Image": "styletool.images",
     "load_image": "styletool.images",
@@ -96,12 +102,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.images import Image, load_image, resize_longest, save_image
     from styletool.metrics import luminance_ssim
     from styletool.losses import FeatureLoss, ImageLoss
-    from styletool.methods import Method, StylizeRequest, TrainRequest
+    from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
     from styletool.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
-    from styletool.training import TrainSettings, run_training
+    from styletool.training import PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training
     from styletool.color import preserve_colors
     from styletool.grid import contact_sheet
+    from styletool.cache import cache_dir, file_digest
     from styletool.runtime import Runtime

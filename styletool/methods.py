@@ -25,6 +25,10 @@ class StylizeRequest:
     styles: list[torch.Tensor] = field(default_factory=list)
     style_names: list[str] = field(default_factory=list)
     model: Path | None = None
+    # Every --model given, in order (``model`` is the first); for methods that combine models.
+    models: list[Path] = field(default_factory=list)
+    # The photos of the whole run, for methods that learn from them before stylizing (metastyle).
+    inputs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +51,26 @@ class TrainRequest:
     resume: Path | None = None
     checkpoint_dir: Path | None = None
     tensorboard: Path | None = None
+    # Photos named one by one instead of --content-dir (adaptation on the user's own photos).
+    content_files: list[Path] | None = None
+
+
+@dataclass
+class AdaptRequest:
+    """Everything a method needs to adapt a model to a new painting, from `styletool adapt`.
+
+    ``style`` is the painting (``[1, 3, H, W]`` on the runtime's device).
+    Training photos come from ``content_dir`` or, when it is None, from
+    ``content_files``.
+    """
+
+    options: Any
+    model: Path
+    style: torch.Tensor
+    style_name: str
+    output: Path
+    content_dir: Path | None = None
+    content_files: list[Path] = field(default_factory=list)
 
 
 class Method:
@@ -68,7 +92,11 @@ class Method:
         self.runtime = runtime
 
     def prepare(self, request: StylizeRequest) -> Any:
-        """Do the per-run work shared by every input; the result goes to :meth:`stylize`."""
+        """Do the per-run work shared by every input; the result goes to :meth:`stylize`.
+
+        A method whose per-run work is long (metastyle adapts a model) may
+        declare a keyword ``progress`` callback here; the CLI then shows it.
+        """
         return None
 
     def stylize(
@@ -85,3 +113,7 @@ class Method:
     def train(self, request: TrainRequest, *, progress: ProgressCallback = ignore_progress) -> Any:
         """Train a model file from ``request``; return a :class:`styletool.training.TrainResult`."""
         raise NotImplementedError(f"method '{self.name}' cannot train")
+
+    def adapt(self, request: AdaptRequest, *, progress: ProgressCallback = ignore_progress) -> Any:
+        """Adapt ``request.model`` to ``request.style``; write and return a :class:`styletool.training.TrainResult`."""
+        raise NotImplementedError(f"method '{self.name}' cannot adapt")

@@ -33,9 +33,10 @@ class MethodSpec:
     """A stylization method: what it can do and where its class lives.
 
     ``load`` gives a :class:`styletool.Method` subclass; ``options`` gives the
-    dataclass of its stylize options and ``train_options`` that of its
-    training options (see :mod:`styletool.options`). Keep the options module
-    free of torch imports so `methods show` stays fast.
+    dataclass of its stylize options, ``train_options`` that of its training
+    options and ``adapt_options`` that of its adaptation options (see
+    :mod:`styletool.options`). Keep the options module free of torch imports
+    so `methods show` stays fast.
     """
 
     name: str
@@ -43,6 +44,7 @@ class MethodSpec:
     load: Any
     options: Any = None
     train_options: Any = None
+    adapt_options: Any = None
     capabilities: frozenset[str] = frozenset({"stylize"})
     plugin: str | None = field(default=None, compare=False)
 

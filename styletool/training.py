@@ -64,6 +64,8 @@ class TrainSettings:
     workers: int = 2
     seed: int = 0
     log_every: int = 10
+    # False: no checkpoint files and no metrics log (a quick adaptation, not a training run).
+    save_checkpoints: bool = True
 
     def check(self) -> None:
         for name in ("steps", "batch_size", "image_size"):
@@ -98,6 +100,18 @@ class TrainingTask(Protocol):
         """Restore what :meth:`state` returned."""
 
 
+# Two optional task attributes change how the engine takes a step:
+#
+# ``backward_inside = True``: ``loss()`` back-propagates its terms itself (say
+# one piece at a time, so memory does not grow with the number of pieces) and
+# returns them detached, for reporting only.
+#
+# ``ddp = False``: ``loss()`` calls the network functionally (with weights it
+# computed, as meta-learning does), which DistributedDataParallel cannot see.
+# The engine then leaves the network unwrapped and averages the gradients
+# across processes itself after the backward pass.
+
+
 # -- data ---------------------------------------------------------------------
 class PhotoFolder(torch.utils.data.Dataset):
     """Every image under a folder, recursively, as random-resized square crops.
@@ -108,17 +122,30 @@ class PhotoFolder(torch.utils.data.Dataset):
     is collated without it) and is reported, never fatal.
     """
 
-    def __init__(self, root: str | os.PathLike, *, image_size: int, seed: int = 0):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise TrainingError("no such folder" if not self.root.exists() else "not a folder", where=self.root)
+    def __init__(self, root: str | os.PathLike | None, *, image_size: int, seed: int = 0,
+                 files: list[str | os.PathLike] | None = None, keep_decoded: bool = False):
         self.image_size = image_size
         self.seed = seed
+        # A few photos drawn many times (adaptation): decode each once, keep the pixels.
+        self.keep_decoded = keep_decoded
+        self._decoded: dict[int, Tensor] = {}
         self.files: list[Path] = []
         self.unreadable: list[Path] = []
-        for path in sorted(self.root.rglob("*")):
-            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(self.root).parts):
-                continue
+        if files is not None:  # photos named one by one (adapting on the user's own photos)
+            self.root = None
+            candidates = [Path(f) for f in files]
+            for path in candidates:
+                if not path.is_file():
+                    raise TrainingError("no such file" if not path.exists() else "not a file", where=path)
+        else:
+            self.root = Path(root)
+            if not self.root.is_dir():
+                raise TrainingError("no such folder" if not self.root.exists() else "not a folder", where=self.root)
+            candidates = [
+                path for path in sorted(self.root.rglob("*"))
+                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.root).parts)
+            ]
+        for path in candidates:
             try:
                 with PILImage.open(path) as image:
                     image.size  # noqa: B018 - parsing the header is the check
@@ -126,7 +153,9 @@ class PhotoFolder(torch.utils.data.Dataset):
             except Exception:
                 self.unreadable.append(path)
         if not self.files:
-            raise TrainingError(f"no readable images in the folder ({len(self.unreadable)} unreadable files)", where=self.root)
+            where = self.root if self.root is not None else (candidates[0] if candidates else None)
+            raise TrainingError(f"no readable images {'in the folder' if self.root else 'among the photos'} "
+                                f"({len(self.unreadable)} unreadable files)", where=where)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -134,15 +163,24 @@ class PhotoFolder(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int]) -> tuple[int, Tensor | None]:
         index, draw = key
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + draw)
+        pixels = self._decoded.get(index)
+        if pixels is None:
+            pixels = self._decode(self.files[index])
+            if pixels is None:
+                return index, None
+            if self.keep_decoded:
+                self._decoded[index] = pixels
+        return index, random_resized_crop(pixels.float() / 255, self.image_size, generator)
+
+    def _decode(self, path: Path) -> Tensor | None:
         try:
-            with PILImage.open(self.files[index]) as image:
+            with PILImage.open(path) as image:
                 image.draft("RGB", (self.image_size * 2, self.image_size * 2))  # fast JPEG decode at reduced size
                 photo = image.convert("RGB")
                 pixels = torch.frombuffer(bytearray(photo.tobytes()), dtype=torch.uint8)
-                pixels = pixels.view(photo.height, photo.width, 3).permute(2, 0, 1)
+                return pixels.view(photo.height, photo.width, 3).permute(2, 0, 1)
         except Exception:
-            return index, None
-        return index, random_resized_crop(pixels.float() / 255, self.image_size, generator)
+            return None
 
 
 def random_resized_crop(pixels: Tensor, size: int, generator: torch.Generator) -> Tensor:
@@ -370,15 +408,23 @@ class Trainer:
         self.failed = set(state.get("failed", []))
 
     def save_checkpoint(self) -> Path | None:
-        if not self.dist.main:
+        if not self.dist.main or not self.settings.save_checkpoints:
             return None
         save_checkpoint(self.checkpoint_path, self.state())
         return self.checkpoint_path
 
     # -- running --------------------------------------------------------------
+    def _average_gradients(self) -> None:
+        """Mean of every gradient over the processes (what DDP does, for tasks it cannot wrap)."""
+        for parameter in self.task.parameters():
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= self.dist.world
+
     def _model_for_training(self) -> nn.Module:
         model = self.task.model
-        if self.dist.world > 1:
+        if self.dist.world > 1 and getattr(self.task, "ddp", True):
             ids = [self.device.index] if self.device.type == "cuda" else None
             model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         return model
@@ -409,10 +455,12 @@ class Trainer:
                 self.failed.update(failed)
                 if photos is not None:
                     photos = photos.to(self.device, non_blocking=True)
-                    terms = self.task.loss(model, photos, self.step)
-                    total = sum(terms.values())
                     self.optimizer.zero_grad(set_to_none=True)
-                    total.backward()
+                    terms = self.task.loss(model, photos, self.step)
+                    if not getattr(self.task, "backward_inside", False):
+                        sum(terms.values()).backward()
+                    if model is self.task.model and self.dist.world > 1:
+                        self._average_gradients()
                     self.optimizer.step()
                     images += photos.shape[0] * self.dist.world
                     losses = {name: float(value.detach()) for name, value in terms.items()}
@@ -437,10 +485,10 @@ class Trainer:
             tensors, metadata = self.task.model_file()
             metadata = {**metadata, "training": {**metadata.get("training", {}), **asdict(settings), "steps_done": self.step}}
             output = save_model(self.output, tensors, metadata)
-            self.save_checkpoint()
+        checkpoint = self.save_checkpoint()
         self.dist.barrier()
         return TrainResult(output=output, steps=self.step, seconds=time.perf_counter() - started, images=images,
-                           unreadable=self._unreadable(), final_losses=losses, checkpoint=self.checkpoint_path,
+                           unreadable=self._unreadable(), final_losses=losses, checkpoint=checkpoint,
                            model=self.task.model)
 
     def _unreadable(self) -> list[str]:
@@ -450,7 +498,7 @@ class Trainer:
         elapsed = time.perf_counter() - started
         rate = images / elapsed if elapsed > 0 else 0.0
         self.progress(Progress(stage="train", step=self.step, total=self.settings.steps, losses=losses, rate=rate, unit="img/s"))
-        if not self.dist.main or not losses:
+        if not self.dist.main or not losses or not self.settings.save_checkpoints:
             return
         if self.step % self.settings.log_every == 0 or self.step == self.settings.steps:
             record = {"step": self.step, "lr": self.scheduler.get_last_lr()[0], "images_per_second": round(rate, 3),
@@ -497,7 +545,9 @@ def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, 
     device = resolve_training_device(runtime.device, distributed)
     distributed.setup(device)
     try:
-        data = PhotoFolder(request.content_dir, image_size=settings.image_size, seed=settings.seed)
+        files = getattr(request, "content_files", None)
+        data = PhotoFolder(request.content_dir, image_size=settings.image_size, seed=settings.seed,
+                           files=files, keep_decoded=files is not None)
         torch.manual_seed(settings.seed)
         task = task_factory()
         trainer = Trainer(task, data, settings, device=device, output=request.output, method=method,

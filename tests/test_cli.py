@@ -67,7 +67,7 @@ def painting(tmp_path):
 def test_unknown_method_is_a_one_line_usage_error(cli, photo, painting, tmp_path):
     result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--method", "gatsy")
     assert result.code == 2
-    assert result.err.strip().splitlines() == ["error: unknown method 'gatsy'; did you mean 'gatys'? (available: cin, gatys, johnson)"]
+    assert result.err.strip().splitlines() == ["error: unknown method 'gatsy'; did you mean 'gatys'? (available: cin, gatys, johnson, metastyle)"]
 
 
 def test_unknown_method_option_suggests(cli, photo, painting, tmp_path):

@@ -86,6 +86,8 @@ class CinMethod(Method):
 
     # -- stylize ------------------------------------------------------------
     def prepare(self, request: StylizeRequest):
+        if len(request.models) > 1:
+            raise UsageError("method 'cin' takes one --model ({} given)".format(len(request.models)))
         if request.model is None:
             raise UsageError("method 'cin' needs --model MODEL.safetensors (make one with `styletool train --method cin`)")
         if request.styles:

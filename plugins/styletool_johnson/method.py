@@ -59,6 +59,8 @@ class JohnsonMethod(Method):
 
     # -- stylize ------------------------------------------------------------
     def prepare(self, request: StylizeRequest):
+        if len(request.models) > 1:
+            raise UsageError("method 'johnson' takes one --model ({} given)".format(len(request.models)))
         if request.model is None:
             raise UsageError("method 'johnson' needs --model MODEL.safetensors (make one with `styletool train --method johnson`)")
         if request.styles:

@@ -47,14 +47,17 @@ def install(app: typer.Typer) -> None:
         console.print(f"can: {', '.join(sorted(spec.capabilities))}    plugin: {spec.plugin}")
         options_cls = method_options_class(spec)
         train_cls = resolve(spec.train_options) if spec.train_options is not None else None
-        if options_cls is None and train_cls is None:
+        adapt_cls = resolve(spec.adapt_options) if spec.adapt_options is not None else None
+        if options_cls is None and train_cls is None and adapt_cls is None:
             console.print("options: none")
             return
-        for title, cls in (("Options (stylize)", options_cls), ("Training options (train)", train_cls)):
+        several = train_cls is not None or adapt_cls is not None
+        for title, cls in (("Options (stylize)", options_cls), ("Training options (train)", train_cls),
+                           ("Adaptation options (adapt)", adapt_cls)):
             if cls is None:
                 continue
             print_table(
-                title if train_cls is not None else "Options",
+                title if several else "Options",
                 ["option", "type", "default", "allowed", "help"],
                 [(i.flag, i.type_name, i.describe_default(), i.describe_range(), i.help) for i in option_infos(cls)],
             )

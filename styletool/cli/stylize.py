@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 import traceback
 from pathlib import Path
@@ -94,7 +95,7 @@ def install(app: typer.Typer) -> None:
         method: str = typer.Option("gatys", "--method", "-m", help="Stylization method (see `styletool methods`)."),
         bit_depth: int = typer.Option(8, "--bit-depth", help="8, or 16 for PNG and TIFF outputs."),
         size: Optional[int] = typer.Option(None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="Model file, for methods that use one."),
+        model: List[Path] = typer.Option([], "--model", help="Model file, for methods that use one; repeat to blend several (metastyle --mix)."),
         json: bool = typer.Option(False, "--json", help="Print one JSON object per output on stdout."),
     ) -> None:
         registry = get_registry()
@@ -129,7 +130,7 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
     stylizer = runtime.method(method)
     if stylizer.needs_style and not style:
         raise UsageError(f"method '{method}' needs at least one --style PAINTING")
-    style_label = "+".join(p.stem for p in style) or (model.stem if model else "none")
+    style_label = "+".join(p.stem for p in style) or ("+".join(m.stem for m in model) if model else "none")
     outputs = output_paths(inputs, output=output, output_dir=output_dir, name=name, fmt=fmt, method=method, style_label=style_label)
     if output_dir is not None:
         try:
@@ -143,8 +144,13 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
             raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
 
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in style]
-    request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style], model=model)
-    prepared = stylizer.prepare(request)
+    request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style],
+                             model=model[0] if model else None, models=list(model), inputs=list(inputs))
+    if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
+        with progress_bar("prepare", quiet=state.options.quiet) as bar:
+            prepared = stylizer.prepare(request, progress=bar)
+    else:
+        prepared = stylizer.prepare(request)
 
     failed = 0
     for path, out in zip(inputs, outputs):

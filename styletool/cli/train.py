@@ -25,6 +25,8 @@ Examples:
 
   styletool train --method cin --content-dir photos/ --style-dir paintings/ -o multi.safetensors --steps 20000
 
+  styletool train --method metastyle --content-dir photos/ --style-dir paintings/ -o meta.safetensors
+
 Checkpoints go to OUT.checkpoints/ (last.pt and metrics.jsonl) every
 --checkpoint-every steps and on Ctrl-C; continue with --resume. Under
 `torchrun --nproc_per_node N -m styletool train ...` every process trains on
@@ -46,7 +48,7 @@ def install(app: typer.Typer) -> None:
         add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
         batch_size: int = typer.Option(4, "--batch-size", min=1, help="Photos per step (per process under torchrun)."),
-        lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
+        lr: float = typer.Option(1e-3, "--lr", "--meta-lr", help="Adam learning rate (for metastyle, the outer meta learning rate)."),
         lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."),
         image_size: int = typer.Option(256, "--image-size", min=8, help="Side of the square training crops."),
         checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=0, help="Save a checkpoint every N steps (0: only at the end and on Ctrl-C)."),

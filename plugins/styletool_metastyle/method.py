@@ -1,0 +1,363 @@
+"""Zhang, Zhu, Zhu, "MetaStyle: Three-Way Trade-Off Among Speed, Flexibility, and Quality in
+Neural Style Transfer" (AAAI 2019).
+
+Meta-training learns a starting point for :class:`styletool.TransformerNet`
+rather than a network for one style: each outer step adapts copies of the
+current weights to a few sampled paintings with a few plain gradient steps,
+scores the adapted copies on other photos, and moves the starting point so
+those scores improve (:mod:`styletool_metastyle.meta`). From that starting
+point, a new painting needs only a couple of hundred ordinary training steps
+(`styletool adapt`), after which the adapted model stylizes at feed-forward
+speed like any johnson model.
+
+Model files carry ``kind``: ``meta`` for a meta-trained starting point,
+``adapted`` for a model adapted to one painting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from styletool import (
+    AdaptRequest,
+    Method,
+    PerceptualLoss,
+    PerceptualOptions,
+    PhotoFolder,
+    StylizeRequest,
+    TrainRequest,
+    TrainSettings,
+    TransformerNet,
+    UsageError,
+    cache_dir,
+    contact_sheet,
+    fast_network,
+    file_digest,
+    load_transformer,
+    lr_factor,
+    preserve_colors,
+    run_training,
+)
+from styletool.events import Progress, ignore_progress
+from styletool_metastyle.meta import fast_weight_names, query_loss
+from styletool_metastyle.options import MetaStyleAdaptOptions, MetaStyleOptions, MetaStyleTrainOptions
+
+META, ADAPTED = "meta", "adapted"
+
+
+class MetaTask:
+    """The bilevel training task the shared engine runs (it owns the outer Adam step)."""
+
+    # The inner steps call the network with computed weights, which DDP cannot see; the engine
+    # averages gradients itself. Each style's query loss is back-propagated on its own, so memory
+    # does not grow with --meta-batch.
+    ddp = False
+    backward_inside = True
+
+    def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], opts: MetaStyleTrainOptions,
+                 settings: TrainSettings, metadata: dict[str, Any], query_photos: PhotoFolder | None):
+        self.model = net
+        self.perceptual = loss
+        self.targets = targets
+        self.opts = opts
+        self.settings = settings
+        self.metadata = metadata
+        self.fast = fast_weight_names(net, opts.fast_weights)
+        self.query_photos = query_photos
+        from styletool.training import Distributed
+
+        self.dist = Distributed.from_environment()
+
+    def parameters(self):
+        return list(self.model.parameters())
+
+    def styles_for_step(self, step: int) -> list[int]:
+        """The meta-batch of style indices for ``step``: a pure function of the seed and step (resumable)."""
+        generator = torch.Generator().manual_seed(self.settings.seed * 15_485_863 + step)
+        order = torch.randperm(len(self.targets), generator=generator)
+        return order[: min(self.opts.meta_batch, len(self.targets))].tolist()
+
+    def support_and_query(self, photos: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.query_photos is None:
+            half = photos.shape[0] // 2
+            if half == 0:
+                raise UsageError("metastyle splits each batch into inner and query photos: --batch-size must be at least 2")
+            return photos[:half], photos[half:]
+        from styletool.training import StepBatches, collate
+
+        batches = StepBatches(len(self.query_photos), batch_size=photos.shape[0], steps=step + 1,
+                              seed=self.settings.seed + 1, rank=self.dist.rank, world=self.dist.world)
+        query, _ = collate([self.query_photos[key] for key in batches.batch(step)])
+        if query is None:
+            raise UsageError("no readable photos in --val-content-dir for this step")
+        return photos, query.to(photos.device)
+
+    def loss(self, model, photos, step):
+        support, query = self.support_and_query(photos, step)
+        styles = self.styles_for_step(step)
+        weights = dict(self.model.named_parameters())
+        inner_lr = self.opts.inner_lr * lr_factor(self.settings.lr_schedule, step, self.settings.steps)
+        totals: dict[str, torch.Tensor] = {}
+        for index in styles:
+            target = self.targets[index]
+            terms = query_loss(self.model, weights, self.fast, support, query,
+                               lambda output, content, target=target: self.perceptual(output, content, target),
+                               lr=inner_lr, steps=self.opts.inner_steps, first_order=self.opts.first_order,
+                               max_step=self.opts.inner_max_step)
+            (sum(terms.values()) / len(styles)).backward()
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0) + value.detach() / len(styles)
+        return totals
+
+    def model_file(self):
+        return self.model.state_dict(), self.metadata
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class AdaptTask:
+    """Ordinary training of one painting from a meta-trained start: all parameters, or only the norms."""
+
+    def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, *, only_norm: bool, metadata: dict[str, Any]):
+        self.model = net
+        self.perceptual = loss
+        self.target = target
+        self.only_norm = only_norm
+        self.metadata = metadata
+
+    def parameters(self):
+        if not self.only_norm:
+            return list(self.model.parameters())
+        names = set(fast_weight_names(self.model, "norm"))
+        chosen = []
+        for name, parameter in self.model.named_parameters():
+            parameter.requires_grad_(name in names)
+            if name in names:
+                chosen.append(parameter)
+        return chosen
+
+    def loss(self, model, photos, step):
+        return self.perceptual(model(photos), photos, self.target)
+
+    def model_file(self):
+        return self.model.state_dict(), self.metadata
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class MetaStyleMethod(Method):
+    """Meta-train a starting point, adapt it to any painting in a few hundred steps, stylize, blend."""
+
+    name = "metastyle"
+    Options = MetaStyleOptions
+    needs_style = False
+
+    # -- stylize ------------------------------------------------------------
+    def prepare(self, request: StylizeRequest, *, progress=ignore_progress):
+        opts: MetaStyleOptions = request.options or MetaStyleOptions()
+        models = request.models or ([request.model] if request.model else [])
+        if not models:
+            raise UsageError("method 'metastyle' needs --model: an adapted model, or a meta-trained one with --style PAINTING")
+        if len(models) > 1:
+            return self._prepare_blend(models, request, opts)
+        if opts.mix is not None or opts.interpolate_steps is not None:
+            raise UsageError("--mix and --interpolate-steps blend several models: give --model A --model B")
+        net, model = load_transformer(models[0], method=self.name)
+        kind = model.metadata.get("kind")
+        if kind == ADAPTED:
+            if request.styles:
+                raise UsageError(f"this model is already adapted to '{', '.join(model.styles)}'; drop --style, "
+                                 "or pass the meta-trained model to adapt to another painting", where=models[0])
+        else:
+            if len(request.styles) != 1:
+                raise UsageError("this is a meta-trained model: give one --style PAINTING to adapt it to "
+                                 "(or adapt once with `styletool adapt` and stylize with the adapted model)", where=models[0])
+            net = self._adapted_for_stylize(models[0], request, opts, progress)
+        return [fast_network(net, device=self.runtime.device, compile=opts.compile)]
+
+    def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
+        opts: MetaStyleOptions = request.options or MetaStyleOptions()
+        with self.runtime.inference():
+            results = [network(content).float().clamp(0, 1) for network in prepared]
+        results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
+        if len(results) > 1:
+            return contact_sheet(results, columns=len(results))
+        return results[0]
+
+    def _prepare_blend(self, paths: list[Path], request: StylizeRequest, opts: MetaStyleOptions):
+        if request.styles:
+            raise UsageError("blending --model files takes no --style: each model carries its own")
+        nets = [load_transformer(path, method=self.name)[0] for path in paths]
+        if opts.interpolate_steps is not None:
+            if opts.mix is not None:
+                raise UsageError("give --mix or --interpolate-steps, not both")
+            if len(nets) != 2:
+                raise UsageError(f"--interpolate-steps blends exactly two --model files ({len(nets)} given)")
+            steps = opts.interpolate_steps
+            mixes = [[1 - k / (steps - 1), k / (steps - 1)] for k in range(steps)]
+        else:
+            if opts.mix is None:
+                raise UsageError(f"{len(nets)} --model files given: say how to blend them with --mix "
+                                 f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N")
+            mixes = [parse_mix(opts.mix, len(nets))]
+        return [fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile) for mix in mixes]
+
+    def _adapted_for_stylize(self, meta_path: Path, request: StylizeRequest, opts: MetaStyleOptions, progress) -> TransformerNet:
+        """Adapt the meta-model to the painting, or take the adaptation from the cache."""
+        content_dir = Path(opts.content_dir) if opts.content_dir else None
+        if content_dir is None and not request.inputs:
+            raise UsageError("no photos to adapt on: pass --content-dir DIR")
+        adapt_opts = MetaStyleAdaptOptions(**{name: getattr(opts, name) for name in MetaStyleAdaptOptions.__dataclass_fields__})
+        key = adaptation_key(meta_path, request.styles[0], adapt_opts, content_dir, self.runtime.seed or 0)
+        cached = cache_dir("metastyle", f"{key}.safetensors")
+        if not opts.no_cache and cached.is_file():
+            try:
+                net, _ = load_transformer(cached, method=self.name)
+                progress(Progress(stage="adapt (cached)", step=adapt_opts.steps, total=adapt_opts.steps))
+                return net
+            except Exception:  # a damaged cache entry is rebuilt, never fatal
+                cached.unlink(missing_ok=True)
+        adapt_request = AdaptRequest(options=adapt_opts, model=meta_path, style=request.styles[0],
+                                     style_name=request.style_names[0], output=cached, content_dir=content_dir,
+                                     content_files=list(request.inputs))
+        if opts.no_cache:
+            with tempfile.TemporaryDirectory(prefix="styletool-adapt-") as folder:
+                return self._adapt_now(replace(adapt_request, output=Path(folder) / "adapted.safetensors"), progress)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        return self._adapt_now(adapt_request, progress)
+
+    def _adapt_now(self, request: AdaptRequest, progress) -> TransformerNet:
+        result = self.adapt(request, progress=progress)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return result.model.cpu().eval()
+
+    # -- adapt --------------------------------------------------------------
+    def adapt(self, request: AdaptRequest, *, progress=ignore_progress):
+        opts: MetaStyleAdaptOptions = request.options or MetaStyleAdaptOptions()
+        net, model = load_transformer(request.model, method=self.name)
+        if model.metadata.get("kind") != META:
+            raise UsageError("not a meta-trained model (this one is already adapted); adapt the meta-trained model", where=request.model)
+        loss_opts = _loss_options(model.metadata)
+        if opts.style_weight is not None:
+            loss_opts = replace(loss_opts, style_weight=opts.style_weight)
+        perceptual = PerceptualLoss(self.runtime, loss_opts.perceptual_weights())
+        target = perceptual.style_target(request.style, size=loss_opts.style_size)
+        metadata = {
+            "method": self.name,
+            "kind": ADAPTED,
+            "styles": [request.style_name],
+            "backbone": loss_opts.backbone,
+            "network": "transformer",
+            "adapted_from": {"file": Path(request.model).name, "sha256": file_digest(request.model)},
+            "adaptation": asdict(opts),
+            "training": {"loss": asdict(loss_opts)},
+        }
+        settings = TrainSettings(steps=opts.steps, batch_size=opts.batch_size, lr=opts.lr, image_size=opts.image_size,
+                                 checkpoint_every=0, workers=0 if request.content_dir is None else 2,
+                                 seed=self.runtime.seed or 0, save_checkpoints=False)
+        train_request = TrainRequest(options=None, settings=settings, content_dir=request.content_dir,
+                                     output=request.output, model=request.model,
+                                     content_files=None if request.content_dir is not None else list(request.content_files))
+        if request.content_dir is None and not request.content_files:
+            raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
+
+        def build() -> AdaptTask:
+            return AdaptTask(net, perceptual, target, only_norm=opts.only_norm, metadata=metadata)
+
+        def report(event: Progress) -> None:
+            progress(replace(event, stage="adapt"))
+
+        return run_training(self.runtime, build, train_request, method=self.name, progress=report)
+
+    # -- train --------------------------------------------------------------
+    def train(self, request: TrainRequest, *, progress=ignore_progress):
+        opts: MetaStyleTrainOptions = request.options or MetaStyleTrainOptions()
+        if len(request.styles) < 2:
+            raise UsageError("meta-training needs several paintings to generalize from: --style-dir DIR "
+                             f"(or --style A --style B ...); {len(request.styles)} given")
+        if request.model is not None:
+            raise UsageError("metastyle meta-trains from scratch; --model is not used (adapt with `styletool adapt`)")
+        settings: TrainSettings = request.settings
+        query_photos = None
+        if opts.val_content_dir is not None:
+            query_photos = PhotoFolder(opts.val_content_dir, image_size=settings.image_size, seed=settings.seed + 1)
+        elif settings.batch_size < 2:
+            raise UsageError("metastyle splits each batch into inner and query photos: --batch-size must be at least 2 "
+                             "(or give --val-content-dir)")
+        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
+        loss_opts = {name: getattr(opts, name) for name in PerceptualOptions.__dataclass_fields__}
+        metadata = {
+            "method": self.name,
+            "kind": META,
+            "styles": list(request.style_names),
+            "backbone": opts.backbone,
+            "network": "transformer",
+            "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
+        }
+
+        def build() -> MetaTask:
+            return MetaTask(TransformerNet(), perceptual, targets, opts, settings, metadata, query_photos)
+
+        return run_training(self.runtime, build, request, method=self.name, progress=progress)
+
+
+def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:
+    """The perceptual loss a meta-model was trained with (adaptation uses the same one)."""
+    saved = metadata.get("training", {}).get("loss", {})
+    known = {name: saved[name] for name in PerceptualOptions.__dataclass_fields__ if name in saved}
+    return PerceptualOptions(**known)
+
+
+def parse_mix(text: str, count: int) -> list[float]:
+    """``--mix 0.3,0.7`` as weights (normalized to sum 1) for ``count`` models."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        weights = [float(part) for part in parts]
+    except ValueError:
+        raise UsageError(f"option --mix: '{text}' should be numbers separated by commas, e.g. 0.3,0.7") from None
+    if len(weights) != count:
+        raise UsageError(f"option --mix: {len(weights)} weights for {count} --model files; give one weight per model")
+    if any(not (w >= 0) or w == float("inf") for w in weights):
+        raise UsageError(f"option --mix: weights must be finite and >= 0, got {text}")
+    total = sum(weights)
+    if total <= 0:
+        raise UsageError("option --mix: at least one weight must be positive")
+    return [w / total for w in weights]
+
+
+def blend(nets: list[TransformerNet], weights: list[float]) -> TransformerNet:
+    """A network whose every parameter is the weighted sum of the networks' parameters."""
+    mixed = TransformerNet()
+    states = [net.state_dict() for net in nets]
+    mixed.load_state_dict({name: sum(w * state[name] for w, state in zip(weights, states)) for name in states[0]})
+    return mixed.eval()
+
+
+def adaptation_key(meta_path: Path, style: torch.Tensor, opts: MetaStyleAdaptOptions, content_dir: Path | None, seed: int) -> str:
+    """Cache key of an adaptation: the meta-model's bytes, the painting's pixels and every setting."""
+    pixels = (style.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().contiguous()
+    parts = {
+        "meta": file_digest(meta_path),
+        "style": hashlib.sha256(pixels.numpy().tobytes()).hexdigest() + str(tuple(pixels.shape)),
+        "settings": asdict(opts),
+        "content": str(content_dir.resolve()) if content_dir else "the photos being stylized",
+        "seed": seed,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]

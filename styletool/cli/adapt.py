@@ -1,0 +1,102 @@
+"""`styletool adapt`: adapt a meta-trained model to a new painting in a few hundred steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from styletool.cli import state
+from styletool.cli.output import print_json
+from styletool.cli.stylize import split_method_words
+from styletool.errors import UsageError
+from styletool.options import parse_options
+from styletool.plugins import get_registry
+from styletool.specs import resolve
+
+HELP = """Adapt a meta-trained model to a new painting; the result is an ordinary model file.
+
+Examples:
+
+  styletool adapt --method metastyle --model meta.safetensors --style wave.jpg --content-dir photos/ -o wave.safetensors
+
+  styletool adapt --method metastyle --model meta.safetensors --style wave.jpg --content me.jpg -o wave.safetensors --steps 100
+
+Adaptation trains on random crops of the photos in --content-dir, or of the
+photos given with --content (one photo is enough). Then:
+
+  styletool stylize photo.jpg --method metastyle --model wave.safetensors -o out.png
+
+Method options (--steps, --lr, --only-norm, ...) are ordinary flags;
+`styletool methods show METHOD` lists them.
+"""
+
+
+def install(app: typer.Typer) -> None:
+    @app.command("adapt", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def adapt(
+        words: Optional[List[str]] = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
+        method: str = typer.Option(..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."),
+        model: Path = typer.Option(..., "--model", help="The meta-trained model to start from."),
+        style: Path = typer.Option(..., "--style", "-s", help="The painting to adapt to."),
+        output: Path = typer.Option(..., "--output", "-o", help="Adapted model file to write (.safetensors)."),
+        content_dir: Optional[Path] = typer.Option(None, "--content-dir", help="Folder of photos to adapt on, read recursively."),
+        content: List[Path] = typer.Option([], "--content", help="A photo to adapt on; repeat for several (instead of --content-dir)."),
+        json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    ) -> None:
+        registry = get_registry()
+        spec = registry.method(method)
+        if "adapt" not in spec.capabilities:
+            can = ", ".join(registry.methods_that_can("adapt")) or "none installed"
+            raise UsageError(f"method '{method}' cannot adapt; methods that can: {can}")
+        options_cls = resolve(spec.adapt_options) if spec.adapt_options is not None else None
+        extra, option_words = split_method_words(list(words or []), options_cls)
+        if extra:
+            raise UsageError(f"unexpected argument '{extra[0]}' (give photos with --content or --content-dir)")
+        options = parse_options(options_cls, option_words, method=method) if options_cls is not None else None
+        if options_cls is None and option_words:
+            raise UsageError(f"no such option {option_words[0]} (method '{method}' has no adaptation options)")
+        if content_dir is not None and content:
+            raise UsageError("give --content-dir DIR or --content PHOTO, not both")
+        if content_dir is None and not content:
+            raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
+        if content_dir is not None and not content_dir.is_dir():
+            raise UsageError("no such folder" if not content_dir.exists() else "not a folder", where=content_dir)
+        if output.suffix.lower() != ".safetensors":
+            raise UsageError("model files end in .safetensors", where=output)
+        if not output.parent.exists():
+            raise UsageError("folder does not exist", where=output.parent)
+        _run(method=method, options=options, model=model, style=style, output=output, content_dir=content_dir,
+             content=list(content), json=json)
+
+
+def _run(*, method, options, model, style, output, content_dir, content, json) -> None:
+    from styletool.cli.progress import progress_bar
+    from styletool.images import load_image
+    from styletool.methods import AdaptRequest
+
+    runtime = state.options.runtime()
+    adapter = runtime.method(method)
+    painting = runtime.to_device(load_image(style).pixels[None])
+    request = AdaptRequest(options=options, model=model, style=painting, style_name=style.stem, output=output,
+                           content_dir=content_dir, content_files=content)
+    with progress_bar(f"adapt {method}", quiet=state.options.quiet) as bar:
+        result = adapter.adapt(request, progress=bar)
+    if result.interrupted:
+        typer.echo(f"interrupted at step {result.steps}; nothing written", err=True)
+        raise typer.Exit(130)
+    summary = {
+        "method": method,
+        "status": "ok",
+        "output": str(result.output),
+        "style": style.stem,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 3),
+        "losses": result.final_losses,
+        "unreadable": result.unreadable,
+    }
+    if json:
+        print_json(summary)
+    skipped = f"; skipped {len(result.unreadable)} unreadable files" if result.unreadable else ""
+    typer.echo(f"adapted to {style.stem} in {result.steps} steps, {result.seconds:.1f} s; model {result.output}{skipped}", err=True)
