@@ -97,6 +97,8 @@ def preserve_colors(result: Tensor, photo: Tensor, mode: str, *, strength: float
     """
     if mode == "none" or strength == 0:
         return result
+    if result.shape[0] > 1:  # a batch of photos: each keeps its own colours
+        return torch.cat([preserve_colors(r[None], p[None], mode, strength=strength) for r, p in zip(result, photo)])
     if mode == "luminance":
         return transfer_luminance(result, photo, strength=strength)
     if mode == "histogram":

@@ -99,6 +99,10 @@ class Method:
         """
         return None
 
+    def can_batch(self, request: StylizeRequest, prepared: Any) -> bool:
+        """Whether :meth:`stylize` takes several same-size photos ``[N, 3, H, W]`` at once and returns ``N`` results."""
+        return False
+
     def stylize(
         self,
         content: torch.Tensor,

@@ -45,6 +45,8 @@ CHECKPOINT_FORMAT = 1
 # Crops are taken from the photo resized so its shorter side is image_size
 # times a random factor in this range: some zoom variety, never upscaled crops.
 ZOOM_RANGE = (1.0, 1.3)
+# Up to this many photos, a run loading in the main process keeps them decoded (a few hundred MB at most).
+KEEP_DECODED_UP_TO = 256
 
 
 class TrainingError(StyletoolError):
@@ -546,8 +548,9 @@ def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, 
     distributed.setup(device)
     try:
         files = getattr(request, "content_files", None)
-        data = PhotoFolder(request.content_dir, image_size=settings.image_size, seed=settings.seed,
-                           files=files, keep_decoded=files is not None)
+        data = PhotoFolder(request.content_dir, image_size=settings.image_size, seed=settings.seed, files=files)
+        # Loading in this process from a small set of photos (adaptation, quick runs): decode each photo once.
+        data.keep_decoded = settings.workers == 0 and len(data) <= KEEP_DECODED_UP_TO
         torch.manual_seed(settings.seed)
         task = task_factory()
         trainer = Trainer(task, data, settings, device=device, output=request.output, method=method,

@@ -373,6 +373,8 @@ def test_cli_meta_train_adapt_stylize_and_blend(cli, tmp_path, monkeypatch):
     assert bad.code == 2 and bad.err.strip().splitlines() == [
         "error: option --mix: 3 weights for 2 --model files; give one weight per model"]
     assert not (tmp_path / "bad.png").exists()
+    exported = cli("export", adapted, "--format", "torchscript", "-o", tmp_path / "wave.pt")  # an ordinary feed-forward model
+    assert exported.code == 0, exported.err
     refused = cli("adapt", "--method", "johnson", "--model", adapted, "--style", style / "starry_night.jpg",
                   "--content", content / "tubingen.jpg", "-o", tmp_path / "x.safetensors")
     assert refused.code == 2 and "methods that can: metastyle" in refused.err

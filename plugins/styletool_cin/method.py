@@ -101,6 +101,9 @@ class CinMethod(Method):
         styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
         return [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile) for style in styles]
 
+    def can_batch(self, request: StylizeRequest, prepared) -> bool:
+        return not (request.options and request.options.all_styles)
+
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():

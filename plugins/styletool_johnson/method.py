@@ -69,6 +69,9 @@ class JohnsonMethod(Method):
         net, _ = load_transformer(request.model, method=self.name)
         return fast_network(net, device=self.runtime.device, compile=opts.compile)
 
+    def can_batch(self, request: StylizeRequest, prepared) -> bool:
+        return True
+
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: JohnsonOptions = request.options or JohnsonOptions()
         with self.runtime.inference():

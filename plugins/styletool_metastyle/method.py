@@ -190,6 +190,9 @@ class MetaStyleMethod(Method):
             net = self._adapted_for_stylize(models[0], request, opts, progress)
         return [fast_network(net, device=self.runtime.device, compile=opts.compile)]
 
+    def can_batch(self, request: StylizeRequest, prepared) -> bool:
+        return len(prepared) == 1  # a strip of blends is one picture per photo
+
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: MetaStyleOptions = request.options or MetaStyleOptions()
         with self.runtime.inference():
@@ -269,7 +272,7 @@ class MetaStyleMethod(Method):
             "training": {"loss": asdict(loss_opts)},
         }
         settings = TrainSettings(steps=opts.steps, batch_size=opts.batch_size, lr=opts.lr, image_size=opts.image_size,
-                                 checkpoint_every=0, workers=0 if request.content_dir is None else 2,
+                                 checkpoint_every=0, workers=_workers_for(request.content_dir),
                                  seed=self.runtime.seed or 0, save_checkpoints=False)
         train_request = TrainRequest(options=None, settings=settings, content_dir=request.content_dir,
                                      output=request.output, model=request.model,
@@ -316,6 +319,18 @@ class MetaStyleMethod(Method):
             return MetaTask(TransformerNet(), perceptual, targets, opts, settings, metadata, query_photos)
 
         return run_training(self.runtime, build, request, method=self.name, progress=progress)
+
+
+def _workers_for(content_dir: Path | None) -> int:
+    """Few photos load fastest in this process, decoded once and kept; many need loader processes."""
+    if content_dir is None:
+        return 0
+    from itertools import islice
+
+    from styletool.training import KEEP_DECODED_UP_TO
+
+    count = sum(1 for path in islice(Path(content_dir).rglob("*"), 4 * KEEP_DECODED_UP_TO) if path.is_file())
+    return 0 if count <= KEEP_DECODED_UP_TO else 2
 
 
 def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from styletool.cli import state
+from styletool.cli.batch import Tally, expand_inputs, output_paths
 from styletool.cli.catalog import method_options_class
+from styletool.cli.progress import progress_bar
 from styletool.cli.output import print_json
 from styletool.errors import StyletoolError, UsageError
 from styletool.options import option_infos, parse_options
@@ -56,29 +60,6 @@ def split_method_words(words: list[str], options_cls: type | None) -> tuple[list
     return inputs, option_words
 
 
-def output_paths(inputs: list[Path], *, output: Path | None, output_dir: Path | None, name: str, fmt: str | None, method: str, style_label: str) -> list[Path]:
-    """Where each input's result goes: -o for one input, or --output-dir with a name template."""
-    if output is not None and output_dir is not None:
-        raise UsageError("give either -o FILE or --output-dir DIR, not both")
-    if output is not None:
-        if len(inputs) != 1:
-            raise UsageError(f"-o takes exactly one input ({len(inputs)} given); use --output-dir DIR for several")
-        return [output]
-    if output_dir is None:
-        raise UsageError("no output: give -o FILE (one input) or --output-dir DIR")
-    ext = (fmt or "png").lower()
-    paths = []
-    for path in inputs:
-        try:
-            file_name = name.format(stem=path.stem, style=style_label, method=method, ext=ext)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise UsageError(f"--name {name!r}: bad template ({exc}); fields are {{stem}}, {{style}}, {{method}}, {{ext}}") from None
-        paths.append(output_dir / file_name)
-    if len(set(paths)) != len(paths):
-        raise UsageError("several inputs map to the same output name; add {stem} to --name")
-    return paths
-
-
 def install(app: typer.Typer) -> None:
     @app.command(
         "stylize",
@@ -86,7 +67,7 @@ def install(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def stylize(
-        words: Optional[List[str]] = typer.Argument(None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos to stylize."),
+        words: Optional[List[str]] = typer.Argument(None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders, glob patterns, or - to read paths from stdin."),
         style: List[Path] = typer.Option([], "--style", "-s", help="A painting whose style to use; repeat for several."),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (one input)."),
         output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Output folder (any number of inputs); created if missing."),
@@ -96,7 +77,12 @@ def install(app: typer.Typer) -> None:
         bit_depth: int = typer.Option(8, "--bit-depth", help="8, or 16 for PNG and TIFF outputs."),
         size: Optional[int] = typer.Option(None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."),
         model: List[Path] = typer.Option([], "--model", help="Model file, for methods that use one; repeat to blend several (metastyle --mix)."),
-        json: bool = typer.Option(False, "--json", help="Print one JSON object per output on stdout."),
+        recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for photos in subfolders of folder inputs (and let ** in patterns cross folders)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that already exist."),
+        skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave inputs whose output already exists (resumable batch runs)."),
+        fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first input that fails (default: report it and go on)."),
+        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Same-size photos run through a feed-forward network together."),
+        json: bool = typer.Option(False, "--json", help="Print one JSON object per input on stdout."),
     ) -> None:
         registry = get_registry()
         spec = registry.method(method)
@@ -111,17 +97,29 @@ def install(app: typer.Typer) -> None:
             options = None
         else:
             options = parse_options(options_cls, option_words, method=method)
-        if not raw_inputs:
-            raise UsageError("no photos given: styletool stylize PHOTO --style PAINTING -o OUT")
-        inputs = [Path(p) for p in raw_inputs]
+        if overwrite and skip_existing:
+            raise UsageError("give --overwrite or --skip-existing, not both")
+        inputs = expand_inputs(raw_inputs, recursive=recursive)
         _run(inputs, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
-             method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options)
+             method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
+             existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
+             fail_fast=fail_fast, batch_size=batch_size)
 
 
-def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options) -> None:
+@dataclass
+class _Job:
+    """One input on its way through the run."""
+
+    path: Path
+    out: Path
+    started: float = 0.0
+    image: Any = None
+
+
+def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options,
+         existing="refuse", fail_fast=False, batch_size=1) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
-    from styletool.cli.progress import progress_bar
-    from styletool.images import check_output_path, load_image, output_format, save_image
+    from styletool.images import check_output_path, load_image, output_format
     from styletool.methods import StylizeRequest
 
     if bit_depth not in (8, 16):
@@ -143,47 +141,162 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
         if bit_depth == 16 and output_format(out, fmt) not in ("PNG", "TIFF"):
             raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
 
+    report = _Reporter(method=method, json=json, settings=_settings(options, style, model))
+    jobs = []
+    for path, out in zip(inputs, outputs):
+        if out.exists() and existing != "overwrite":
+            if existing == "skip":
+                report.skipped(path, out)
+                continue
+            if len(inputs) == 1:
+                raise StyletoolError("output already exists; pass --overwrite to replace it (or --skip-existing)", where=out)
+            report.failed(_Job(path, out, time.perf_counter()), StyletoolError(
+                "output already exists; pass --overwrite to replace it (or --skip-existing)", where=out))
+            if fail_fast:
+                report.finish(len(inputs))
+            continue
+        jobs.append(_Job(path, out))
+    if not jobs:
+        report.finish(len(inputs))
+        return
+
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in style]
     request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style],
-                             model=model[0] if model else None, models=list(model), inputs=list(inputs))
+                             model=model[0] if model else None, models=list(model), inputs=[job.path for job in jobs])
     if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
         with progress_bar("prepare", quiet=state.options.quiet) as bar:
             prepared = stylizer.prepare(request, progress=bar)
     else:
         prepared = stylizer.prepare(request)
+    batch = batch_size if stylizer.can_batch(request, prepared) else 1
 
-    failed = 0
-    for path, out in zip(inputs, outputs):
-        started = time.perf_counter()
-        snapshots = Snapshots(out, fmt=fmt)
-        try:
-            image = _load_input(path, size=size, default_size=stylizer.default_size)
-            runtime.reseed()  # each output depends only on its own input and the seed
-            with progress_bar(path.name, quiet=state.options.quiet) as bar:
-                result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=snapshots.wrap(bar))
-            # A method may return another size (a contact sheet); the photo's alpha then does not apply.
-            alpha = image.alpha if result.shape[-2:] == image.pixels.shape[-2:] else None
-            save_image(result, out, alpha=alpha, format=fmt, bits=bit_depth)
-        except StyletoolError as exc:
-            failed += 1
-            if exc.where is None:
-                exc.where = str(path)
-            if state.debug:
-                traceback.print_exc()
-            typer.echo(f"error: {exc}", err=True)
-            if json:
-                print_json({"input": str(path), "output": None, "method": method, "status": "failed",
-                            "error": str(exc), "seconds": round(time.perf_counter() - started, 3)})
+    def load(job: _Job) -> _Job:
+        job.started = time.perf_counter()
+        job.image = _load_input(job.path, size=size, default_size=stylizer.default_size)
+        return job
+
+    group: list[_Job] = []
+    # Photos decode in a background thread while the previous ones are stylized.
+    for job, error in _prefetched(load, jobs, ahead=max(2, batch)):
+        if error is not None:
+            if group:  # results are reported in input order
+                _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+                group = []
+            report.failed(job, error)
+            if fail_fast:
+                report.finish(len(inputs))
             continue
-        finally:
-            snapshots.remove()
-        if json:
-            print_json({"input": str(path), "output": str(out), "method": method, "status": "ok",
-                        "seconds": round(time.perf_counter() - started, 3), "losses": snapshots.last_losses})
-    if failed:
-        if len(inputs) > 1:
-            typer.echo(f"{len(inputs) - failed} done, {failed} failed", err=True)
-        raise typer.Exit(1)
+        if group and (len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
+            _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+            group = []
+        group.append(job)
+    if group:
+        _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+    report.finish(len(inputs))
+
+
+def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total) -> None:
+    """Stylize same-size photos in one call (one photo for methods that take one), then save each."""
+    import torch
+
+    from styletool.images import save_image
+
+    label = group[0].path.name if len(group) == 1 else f"{group[0].path.name} (+{len(group) - 1})"
+    snapshots = Snapshots(group[0].out, fmt=fmt)
+    try:
+        runtime.reseed()  # each output depends only on its own input and the seed
+        content = runtime.to_device(torch.cat([job.image.pixels[None] for job in group]))
+        with progress_bar(label, quiet=state.options.quiet) as bar:
+            results = stylizer.stylize(content, request, prepared, progress=snapshots.wrap(bar))
+    except StyletoolError as exc:
+        for job in group:
+            report.failed(job, exc)
+        if fail_fast:
+            report.finish(total)
+        return
+    finally:
+        snapshots.remove()
+    for index, job in enumerate(group):
+        result = results[index : index + 1]
+        # A method may return another size (a contact sheet); the photo's alpha then does not apply.
+        alpha = job.image.alpha if result.shape[-2:] == job.image.pixels.shape[-2:] else None
+        try:
+            save_image(result, job.out, alpha=alpha, format=fmt, bits=bit_depth)
+        except StyletoolError as exc:
+            report.failed(job, exc)
+            if fail_fast:
+                report.finish(total)
+            continue
+        report.done(job, losses=snapshots.last_losses, share=1 / len(group))
+
+
+def _prefetched(load, jobs, *, ahead):
+    """Yield ``(job, None)`` for each job loaded by ``load`` in a worker thread, or ``(job, error)``."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="styletool-load") as pool:
+        pending = deque()
+        queue = iter(jobs)
+        for job in queue:
+            pending.append((job, pool.submit(load, job)))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            job, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(load, following)))
+            try:
+                yield future.result(), None
+            except StyletoolError as error:
+                yield job, error
+
+
+def _settings(options, style, model) -> dict:
+    """The run's settings for --json records."""
+    import dataclasses
+
+    values = dataclasses.asdict(options) if dataclasses.is_dataclass(options) else {}
+    return {**values, "styles": [str(p) for p in style], "models": [str(m) for m in model]}
+
+
+class _Reporter:
+    """Per-input reports (stderr for failures, stdout JSON lines with --json) and the run's summary and exit."""
+
+    def __init__(self, *, method: str, json: bool, settings: dict):
+        self.method, self.json, self.settings = method, json, settings
+        self.tally = Tally()
+
+    def _record(self, path, out, status, *, error=None, seconds=None, losses=None) -> None:
+        if self.json:
+            print_json({"input": str(path), "output": str(out) if out is not None else None, "status": status,
+                        "error": error, "seconds": seconds, "method": self.method, "settings": self.settings,
+                        "losses": losses or {}})
+
+    def done(self, job: _Job, *, losses, share: float) -> None:
+        self.tally.done += 1
+        self._record(job.path, job.out, "ok", seconds=round((time.perf_counter() - job.started) * share, 3), losses=losses)
+
+    def skipped(self, path: Path, out: Path) -> None:
+        self.tally.skipped += 1
+        self._record(path, out, "skipped", error="output exists")
+
+    def failed(self, job: _Job, exc: StyletoolError) -> None:
+        if exc.where is None:
+            exc.where = str(job.path)
+        if state.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        typer.echo(f"error: {exc}", err=True)
+        self.tally.failed.append(str(job.path))
+        self._record(job.path, None, "failed", error=str(exc), seconds=round(time.perf_counter() - job.started, 3))
+
+    def finish(self, total: int) -> None:
+        """Print the summary when it says something, and exit 1 if any input failed."""
+        if total > 1 or self.tally.skipped:
+            typer.echo(self.tally.summary(), err=True)
+        if self.tally.failed:
+            raise typer.Exit(1)
 
 
 def _load_input(path: Path, *, size: int | None, default_size: int | None):
