@@ -416,6 +416,22 @@ class Trainer:
         return self.checkpoint_path
 
     # -- running --------------------------------------------------------------
+    def _check_finite(self, terms: dict[str, Tensor]) -> None:
+        """Stop before a NaN or infinite loss reaches the weights; the last checkpoint stays the last good one."""
+        bad = [name for name, value in terms.items() if not bool(torch.isfinite(value.detach()).all())]
+        if self.dist.world > 1:  # every rank stops together, or the others would wait for it forever
+            flag = torch.tensor([float(bool(bad))], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            if flag.item() and not bad:
+                raise TrainingError(f"another process's loss became non-finite at step {self.step + 1}: training stopped")
+        if not bad:
+            return
+        kept = f"; the last good checkpoint is {self.checkpoint_path}" if self.checkpoint_path.is_file() else ""
+        raise TrainingError(
+            f"the {', '.join(bad)} loss became {float(terms[bad[0]].detach())} at step {self.step + 1}: training stopped, "
+            f"nothing written{kept} (try a lower --lr or smaller loss weights)"
+        )
+
     def _average_gradients(self) -> None:
         """Mean of every gradient over the processes (what DDP does, for tasks it cannot wrap)."""
         for parameter in self.task.parameters():
@@ -459,6 +475,7 @@ class Trainer:
                     photos = photos.to(self.device, non_blocking=True)
                     self.optimizer.zero_grad(set_to_none=True)
                     terms = self.task.loss(model, photos, self.step)
+                    self._check_finite(terms)
                     if not getattr(self.task, "backward_inside", False):
                         sum(terms.values()).backward()
                     if model is self.task.model and self.dist.world > 1:

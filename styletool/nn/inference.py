@@ -102,6 +102,8 @@ class InferenceTransformer(nn.Module):
     def forward(self, image: Tensor) -> Tensor:
         height, width = image.shape[-2:]
         x = pad_to_multiple_of_4(image)
+        if min(x.shape[-2:]) < 8:  # the 9x9 and strided layers need room: tiny images are replicated out to 8 px
+            x = F.pad(x, (0, max(0, 8 - x.shape[-1]), 0, max(0, 8 - x.shape[-2])), mode="replicate")
         for layer in self.encoder:
             x = layer(x)
         for first, second in self.residuals:

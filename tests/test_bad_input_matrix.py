@@ -1,0 +1,303 @@
+"""The bad-input matrix, end to end through the command line.
+
+Every case must end with one line on stderr starting with ``error:``, a
+non-zero exit code, no traceback, and no output file. Unusual but valid
+images (CMYK, 16-bit, grayscale, palette with transparency, animated GIF,
+1x1) must instead be stylized into a normal RGB result of the right size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image as PILImage
+
+from styletool import TransformerNet, UsageError, load_image, save_model
+from styletool.modelfile import FORMAT_VERSION
+from styletool.options import parse_options
+from styletool.specs import resolve
+
+
+@pytest.fixture
+def env(tmp_path):
+    """A photo, a painting, a working johnson model, and a folder for outputs."""
+    photo = tmp_path / "photo.png"
+    PILImage.new("RGB", (40, 30), (200, 120, 40)).save(photo)
+    painting = tmp_path / "painting.png"
+    PILImage.effect_noise((32, 32), 80).convert("RGB").save(painting)
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "model.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["x"]})
+    cin = save_model(tmp_path / "cin.safetensors", TransformerNet(num_styles=2).state_dict(),
+                     {"method": "cin", "styles": ["a", "b"], "num_styles": 2})
+    return {"tmp": tmp_path, "photo": photo, "painting": painting, "model": model, "cin": cin, "out": tmp_path / "out.png"}
+
+
+def _png_header_only(width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", b"junk")
+
+
+def _bad_photo(kind, tmp):
+    """Write a broken photo of the given kind and return its path."""
+    if kind == "missing":
+        return tmp / "missing.jpg"
+    if kind == "empty":
+        path = tmp / "empty.jpg"
+        path.write_bytes(b"")
+        return path
+    if kind in ("truncated-jpeg", "truncated-png"):
+        suffix = "jpg" if kind == "truncated-jpeg" else "png"
+        whole = tmp / f"whole.{suffix}"
+        PILImage.effect_noise((64, 48), 60).convert("RGB").save(whole)
+        path = tmp / f"truncated.{suffix}"
+        path.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+        return path
+    if kind == "text-named-jpg":
+        path = tmp / "notes.jpg"
+        path.write_text("this is not an image\n")
+        return path
+    if kind == "decompression-bomb":
+        path = tmp / "bomb.png"
+        path.write_bytes(_png_header_only(20_000, 20_000))
+        return path
+    raise ValueError(kind)
+
+
+def _assert_clean_failure(result, out, *, code=None, fragment=None):
+    lines = result.err.strip().splitlines()
+    assert result.code != 0 and (code is None or result.code == code), (result.code, result.err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert "Traceback" not in result.err
+    assert not out.exists()
+    if fragment is not None:
+        assert fragment in lines[0], lines[0]
+
+
+BROKEN_PHOTOS = {
+    "missing": "no such file",
+    "empty": "empty",
+    "truncated-jpeg": "truncated",
+    "truncated-png": "truncated",
+    "text-named-jpg": "not an image",
+    "decompression-bomb": "image too large",
+}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN_PHOTOS))
+@pytest.mark.parametrize("method", ["johnson", "gatys"])
+def test_broken_photos(cli, env, kind, method):
+    photo = _bad_photo(kind, env["tmp"])
+    extra = ["--model", env["model"]] if method == "johnson" else ["--style", env["painting"], "--iterations", "1"]
+    result = cli("stylize", photo, "--method", method, *extra, "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=1, fragment=BROKEN_PHOTOS[kind])
+    assert str(photo) in result.err
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated-jpeg", "text-named-jpg"])
+def test_broken_paintings(cli, env, kind):
+    painting = _bad_photo(kind, env["tmp"])
+    result = cli("stylize", env["photo"], "--style", painting, "--iterations", "1", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], fragment=str(painting))
+
+
+def _odd_image(kind, tmp):
+    path = tmp / f"{kind}.png"
+    if kind == "cmyk-jpeg":
+        path = tmp / "cmyk.jpg"
+        PILImage.new("CMYK", (40, 30), (10, 200, 30, 5)).save(path)
+    elif kind == "16-bit-png":
+        PILImage.new("I;16", (40, 30), 40000).save(path)
+    elif kind == "grayscale":
+        PILImage.new("L", (40, 30), 90).save(path)
+    elif kind == "palette-with-transparency":
+        image = PILImage.new("P", (40, 30), 1)
+        image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+        image.info["transparency"] = 0
+        image.save(path, transparency=0)
+    elif kind == "animated-gif":
+        path = tmp / "anim.gif"
+        frames = [PILImage.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 255, 0))]
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    elif kind == "one-pixel":
+        PILImage.new("RGB", (1, 1), (200, 30, 30)).save(path)
+    return path
+
+
+def test_a_one_pixel_photo_is_stylized_by_a_network_and_refused_by_optimization(cli, env):
+    photo = _odd_image("one-pixel", env["tmp"])
+    result = cli("stylize", photo, "--method", "johnson", "--model", env["model"], "-o", env["out"])
+    assert result.code == 0, result.err
+    assert load_image(env["out"]).size == (1, 1)
+    env["out"].unlink()
+    result = cli("stylize", photo, "--style", env["painting"], "--iterations", "1", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=1, fragment="too small")
+
+
+@pytest.mark.parametrize("kind", ["cmyk-jpeg", "16-bit-png", "grayscale", "palette-with-transparency", "animated-gif"])
+@pytest.mark.parametrize("method", ["johnson", "gatys"])
+def test_unusual_but_valid_images_are_stylized(cli, env, kind, method):
+    photo = _odd_image(kind, env["tmp"])
+    extra = ["--model", env["model"]] if method == "johnson" else ["--style", env["painting"], "--iterations", "1"]
+    result = cli("stylize", photo, "--method", method, *extra, "-o", env["out"])
+    assert result.code == 0, result.err
+    expected = PILImage.open(photo).size
+    assert load_image(env["out"]).size == expected
+
+
+def test_unwritable_output_folder(cli, env, monkeypatch):
+    folder = env["tmp"] / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.geteuid() == 0:  # root writes anywhere: let the permission check see what a user would
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == folder else real_access(path, mode, **kw))
+    try:
+        result = cli("stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", folder / "o.png")
+        _assert_clean_failure(result, folder / "o.png", fragment="not writable")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_output_into_a_missing_folder(cli, env):
+    out = env["tmp"] / "nowhere" / "o.png"
+    result = cli("stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", out)
+    _assert_clean_failure(result, out, fragment="does not exist")
+
+
+def test_output_path_equal_to_the_input(cli, env):
+    before = env["photo"].read_bytes()
+    result = cli("stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["photo"], "--overwrite")
+    assert result.code != 0 and "overwrite the input" in result.err and len(result.err.strip().splitlines()) == 1
+    assert env["photo"].read_bytes() == before
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--method", "gatsy"], "did you mean 'gatys'"),
+    (["--backbone", "vgg91"], "did you mean 'vgg19'"),
+    (["--style-loss", "gramm"], "did you mean 'gram'"),
+    (["--iteratons", "5"], "did you mean --iterations"),
+    (["--style-weight", "-1"], "--style-weight"),
+    (["--iterations", "0"], "--iterations"),
+    (["--style-blend", "0.5,0.3,0.2"], "--style-blend"),
+], ids=["method", "backbone", "loss", "option", "negative-weight", "zero-iterations", "blend-count"])
+def test_bad_names_and_values(cli, env, args, fragment):
+    result = cli("stylize", env["photo"], "--style", env["painting"], "--style", env["painting"], *args, "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=2, fragment=fragment)
+
+
+def _bad_model(kind, env):
+    tmp = env["tmp"]
+    path = tmp / f"{kind}.safetensors"
+    if kind == "truncated":
+        data = env["model"].read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "random-bytes":
+        path.write_bytes(os.urandom(4096))
+    elif kind == "pickle":
+        torch.save({"weights": torch.zeros(3)}, path)
+    elif kind == "other-method":
+        path = env["cin"]
+    elif kind == "newer-format":
+        from safetensors.torch import save_file
+
+        save_file({"w": torch.zeros(1)}, str(path),
+                  metadata={"styletool": json.dumps({"format": FORMAT_VERSION + 1, "method": "johnson"})})
+    elif kind == "missing":
+        pass
+    return path
+
+
+@pytest.mark.parametrize("kind, fragment", [
+    ("truncated", "model"), ("random-bytes", "model"), ("pickle", "model"), ("other-method", "'cin' model"),
+    ("newer-format", "newer"), ("missing", "no such model file"),
+])
+def test_bad_model_files(cli, env, kind, fragment):
+    model = _bad_model(kind, env)
+    result = cli("stylize", env["photo"], "--method", "johnson", "--model", model, "-o", env["out"])
+    _assert_clean_failure(result, env["out"], fragment=fragment)
+
+
+def test_style_index_out_of_range(cli, env):
+    result = cli("stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-index", "5", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], fragment="style 5 does not exist")
+
+
+def test_device_that_does_not_exist(cli, env):
+    result = cli("--device", "cuda:7", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"])
+    _assert_clean_failure(result, env["out"])
+    result = cli("--device", "tpu", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"])
+    _assert_clean_failure(result, env["out"])
+
+
+def test_a_pickle_planted_as_a_model_never_runs(cli, env):
+    marker = env["tmp"] / "pwned"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    planted = env["tmp"] / "planted.safetensors"
+    torch.save({"x": Planted()}, planted)
+    for command in (["stylize", env["photo"], "--method", "johnson", "--model", planted, "-o", env["out"]],
+                    ["models", "info", planted],
+                    ["export", planted, "--format", "onnx", "-o", env["tmp"] / "x.onnx"]):
+        result = cli(*command)
+        assert result.code != 0 and len(result.err.strip().splitlines()) == 1
+    assert not marker.exists()
+    # A planted training checkpoint is refused the same way.
+    from styletool.training import TrainingError, load_checkpoint
+
+    torch.save({"x": Planted()}, env["tmp"] / "planted.pt")
+    with pytest.raises(TrainingError):
+        load_checkpoint(env["tmp"] / "planted.pt")
+    assert not marker.exists()
+
+
+# -- property-based: option parsing never crashes unexpectedly ---------------------------
+_WORDS = st.lists(st.one_of(
+    st.sampled_from(["--iterations", "--style-weight", "--optimizer", "--style-blend", "--scales", "--preserve-color",
+                     "--content-layers", "--init", "--lr", "--tv-weight", "--style-layer-weights", "--no-such"]),
+    st.text(max_size=12),
+    st.integers(-5, 5).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+), max_size=6)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=_WORDS)
+def test_option_parsing_raises_only_usage_errors(words):
+    from styletool.plugins import get_registry
+
+    for name in ("gatys", "johnson", "cin", "metastyle"):
+        spec = get_registry().method(name)
+        for target in (spec.options, spec.train_options):
+            if target is None:
+                continue
+            try:
+                parse_options(resolve(target), words, method=name)
+            except UsageError:
+                pass
+
+
+def test_metastyle_model_mistakes(cli, env):
+    result = cli("stylize", env["photo"], "--method", "metastyle", "--model", env["model"], "-o", env["out"])
+    _assert_clean_failure(result, env["out"], fragment="'johnson' model, not a 'metastyle' model")
+    torch.manual_seed(0)
+    meta = save_model(env["tmp"] / "meta.safetensors", TransformerNet().state_dict(),
+                      {"method": "metastyle", "kind": "meta", "styles": ["a", "b"], "network": "transformer"})
+    result = cli("stylize", env["photo"], "--method", "metastyle", "--model", meta, "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=2, fragment="give one --style PAINTING")
+    result = cli("stylize", env["photo"], "--method", "metastyle", "--model", meta, "--style", env["painting"],
+                 "--steps", "0", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=2, fragment="--steps")
