@@ -39,6 +39,8 @@ _LAZY = {
     "load_transformer": "styletool.nn.transformer",
     "for_inference": "styletool.nn.inference",
     "fast_network": "styletool.nn.inference",
+    "run_network": "styletool.nn.tiling",
+    "stylize_tiled": "styletool.nn.tiling",
     "PerceptualLoss": "styletool.perceptual",
     "PerceptualWeights": "styletool.perceptual",
     "TrainSettings": "styletool.training",
@@ -105,6 +107,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
     from styletool.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
+    from styletool.nn.tiling import run_network, stylize_tiled
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
     from styletool.training import PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training

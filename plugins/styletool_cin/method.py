@@ -26,6 +26,7 @@ from styletool import (
     fast_network,
     load_transformer,
     preserve_colors,
+    run_network,
     run_training,
 )
 from styletool_cin.options import CinOptions, CinTrainOptions
@@ -107,7 +108,7 @@ class CinMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
-            results = [network(content).float().clamp(0, 1) for network in prepared]
+            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         if opts.all_styles:
             return contact_sheet([content.float(), *results])

@@ -20,6 +20,7 @@ from styletool import (
     fast_network,
     load_transformer,
     preserve_colors,
+    run_network,
     run_training,
 )
 from styletool_johnson.options import JohnsonOptions, JohnsonTrainOptions
@@ -75,7 +76,7 @@ class JohnsonMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: JohnsonOptions = request.options or JohnsonOptions()
         with self.runtime.inference():
-            result = prepared(content)
+            result = run_network(prepared, content, tile=opts.tile)
         result = result.float().clamp(0, 1)
         return preserve_colors(result, content, opts.preserve_color, strength=opts.color_strength)
 

@@ -43,6 +43,7 @@ from styletool import (
     load_transformer,
     lr_factor,
     preserve_colors,
+    run_network,
     run_training,
 )
 from styletool.events import Progress, ignore_progress
@@ -196,7 +197,7 @@ class MetaStyleMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: MetaStyleOptions = request.options or MetaStyleOptions()
         with self.runtime.inference():
-            results = [network(content).float().clamp(0, 1) for network in prepared]
+            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         if len(results) > 1:
             return contact_sheet(results, columns=len(results))

@@ -51,14 +51,25 @@ class _FastLayer(nn.Module):
         self.register_buffer("scale", scale)
         self.register_buffer("shift", shift)
         self.eps = 1e-5
+        # Tiled stylizing (styletool.nn.tiling) normalizes every tile with statistics of the whole
+        # image, folded into a per-channel scale and shift.
+        self.frozen: tuple[Tensor, Tensor] | None = None
+
+    def convolve(self, x: Tensor) -> Tensor:
+        if self.upsample:
+            return subpixel_upsample_conv(x, self.weight, self.bias, self.out_channels)
+        return F.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"), self.weight, self.bias, stride=self.stride)
+
+    def normalize(self, x: Tensor) -> Tensor:
+        if self.frozen is not None:
+            scale, shift = self.frozen
+            x = x.mul_(scale[:, None, None]).add_(shift[:, None, None])
+        else:
+            x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
+        return x.relu_() if self.relu else x
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.upsample:
-            x = subpixel_upsample_conv(x, self.weight, self.bias, self.out_channels)
-        else:
-            x = F.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"), self.weight, self.bias, stride=self.stride)
-        x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
-        return x.relu_() if self.relu else x
+        return self.normalize(self.convolve(x))
 
 
 class _FastHead(nn.Module):
