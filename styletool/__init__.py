@@ -46,6 +46,7 @@ _LAZY = {
     "TrainSettings": "styletool.training",
     "run_training": "styletool.training",
     "TrainResult": "styletool.training",
+    "BasicTask": "styletool.training",
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
     "save_model": "styletool.modelfile",
@@ -110,7 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.nn.tiling import run_network, stylize_tiled
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
-    from styletool.training import PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training
+    from styletool.training import BasicTask, PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training
     from styletool.color import preserve_colors
     from styletool.grid import contact_sheet
     from styletool.cache import cache_dir, file_digest

@@ -102,6 +102,28 @@ class TrainingTask(Protocol):
         """Restore what :meth:`state` returned."""
 
 
+class BasicTask:
+    """The parts most tasks share: train every parameter, save the network with ``self.metadata``, no extra state.
+
+    Subclasses set ``model`` and ``metadata`` and write ``loss``.
+    """
+
+    model: nn.Module
+    metadata: dict[str, Any]
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())
+
+    def model_file(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        return self.model.state_dict(), self.metadata
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
 # Two optional task attributes change how the engine takes a step:
 #
 # ``backward_inside = True``: ``loss()`` back-propagates its terms itself (say

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from styletool import (
+    BasicTask,
     Method,
     PerceptualLoss,
     StylizeRequest,
@@ -32,7 +33,7 @@ from styletool import (
 from styletool_cin.options import CinOptions, CinTrainOptions
 
 
-class CinTask:
+class CinTask(BasicTask):
     """Train a conditional network; ``trainable`` limits which style rows learn (adding styles)."""
 
     def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], *, styles: list[int],
@@ -67,15 +68,6 @@ class CinTask:
     def loss(self, model, photos, step):
         index = self.style_for_step(step)
         return self.perceptual(model(photos, style=index), photos, self.targets[index])
-
-    def model_file(self):
-        return self.model.state_dict(), self.metadata
-
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
 
 
 class CinMethod(Method):

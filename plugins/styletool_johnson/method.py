@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from styletool import (
+    BasicTask,
     Method,
     PerceptualLoss,
     StylizeRequest,
@@ -26,7 +27,7 @@ from styletool import (
 from styletool_johnson.options import JohnsonOptions, JohnsonTrainOptions
 
 
-class JohnsonTask:
+class JohnsonTask(BasicTask):
     """One network, one painting: the training task the shared engine runs."""
 
     def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, metadata: dict[str, Any]):
@@ -35,20 +36,8 @@ class JohnsonTask:
         self.target = target
         self.metadata = metadata
 
-    def parameters(self):
-        return list(self.model.parameters())
-
     def loss(self, model, photos, step):
         return self.perceptual(model(photos), photos, self.target)
-
-    def model_file(self):
-        return self.model.state_dict(), self.metadata
-
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
 
 
 class JohnsonMethod(Method):

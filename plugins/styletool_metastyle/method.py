@@ -27,6 +27,7 @@ import torch
 
 from styletool import (
     AdaptRequest,
+    BasicTask,
     Method,
     PerceptualLoss,
     PerceptualOptions,
@@ -53,7 +54,7 @@ from styletool_metastyle.options import MetaStyleAdaptOptions, MetaStyleOptions,
 META, ADAPTED = "meta", "adapted"
 
 
-class MetaTask:
+class MetaTask(BasicTask):
     """The bilevel training task the shared engine runs (it owns the outer Adam step)."""
 
     # The inner steps call the network with computed weights, which DDP cannot see; the engine
@@ -75,9 +76,6 @@ class MetaTask:
         from styletool.training import Distributed
 
         self.dist = Distributed.from_environment()
-
-    def parameters(self):
-        return list(self.model.parameters())
 
     def styles_for_step(self, step: int) -> list[int]:
         """The meta-batch of style indices for ``step``: a pure function of the seed and step (resumable)."""
@@ -117,17 +115,8 @@ class MetaTask:
                 totals[name] = totals.get(name, 0) + value.detach() / len(styles)
         return totals
 
-    def model_file(self):
-        return self.model.state_dict(), self.metadata
 
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
-
-
-class AdaptTask:
+class AdaptTask(BasicTask):
     """Ordinary training of one painting from a meta-trained start: all parameters, or only the norms."""
 
     def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, *, only_norm: bool, metadata: dict[str, Any]):
@@ -150,15 +139,6 @@ class AdaptTask:
 
     def loss(self, model, photos, step):
         return self.perceptual(model(photos), photos, self.target)
-
-    def model_file(self):
-        return self.model.state_dict(), self.metadata
-
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
 
 
 class MetaStyleMethod(Method):
