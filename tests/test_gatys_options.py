@@ -98,6 +98,16 @@ def test_multiscale_runs_coarse_to_fine_and_ends_at_the_requested_size(runtime):
         stylize(runtime, photo, [painting], scales=3, scale_iterations=[3, 2])
 
 
+def test_finer_scales_start_with_the_photos_detail_not_a_blur(runtime):
+    # With no style to paint, every scale keeps its photo; the upsampled
+    # coarse result plus the restored detail band is then the photo itself,
+    # where plain upsampling would hand the last scale a blurred copy.
+    photo = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(1))
+    _, painting, _ = images()
+    result, _ = stylize(runtime, photo, [painting], scales=3, style_weight=0.0, iterations=2)
+    assert (result - photo).abs().max() < 1e-4
+
+
 def test_min_size_sets_the_coarsest_scale(runtime):
     photo = torch.rand(1, 3, 200, 200)
     _, painting, _ = images()
@@ -200,3 +210,75 @@ def test_adam_step_size_and_style_scale(runtime):
     full, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=1.0)
     half, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=0.5)
     assert not torch.allclose(full, half, atol=1e-3)
+
+
+# -- memory: the largest size that fits --------------------------------------------
+def test_a_size_that_would_not_fit_is_refused_naming_the_size_that_does(runtime, monkeypatch):
+    import styletool_gatys.method as gatys_method
+    from styletool import DeviceError
+    from styletool_gatys.memory import bytes_per_pixel, largest_fitting_side
+
+    photo = torch.rand(1, 3, 96, 128)
+    _, painting, _ = images()
+    backbone = runtime.backbone("tiny-random")
+    layers = ["relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]  # the defaults
+    per_pixel = bytes_per_pixel(backbone, layers, "lbfgs", runtime.device)
+    budget = 0.5 * 96 * 128 * per_pixel  # room for half the pixels
+    monkeypatch.setattr(gatys_method, "memory_budget", lambda device: budget)
+    fits = largest_fitting_side(96, 128, per_pixel, budget)
+    assert 85 <= fits <= 91  # 128 / sqrt(2), give or take the layers' cost estimate
+
+    with pytest.raises(DeviceError) as refused:
+        stylize(runtime, photo, [painting], iterations=2)
+    message = str(refused.value)
+    assert "\n" not in message and "gatys at 128x96" in message and f"--size {fits}" in message and "--auto-fit" in message
+
+    result, events = stylize(runtime, photo, [painting], iterations=2, auto_fit=True, scales=2)
+    assert max(result.shape[-2:]) == fits and result.shape[-2:] == (round(96 * fits / 128), fits)
+    assert events[-1].stage.endswith(f"{fits}x{result.shape[-2]}")
+
+
+def test_running_out_of_memory_mid_run_says_what_to_do_or_retries_smaller(runtime, monkeypatch):
+    from styletool import DeviceError
+    from styletool_gatys.method import GatysMethod
+
+    real = GatysMethod._optimize
+
+    def small_device(self, start, content, *args, **kwargs):  # a device that holds at most 100 px a side
+        if max(content.shape[-2:]) > 100:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, start, content, *args, **kwargs)
+
+    monkeypatch.setattr(GatysMethod, "_optimize", small_device)
+    photo = torch.rand(1, 3, 96, 128)
+    _, painting, _ = images()
+    with pytest.raises(DeviceError, match=r"gatys at 128x96 on cpu ran out of memory; the largest size that fits is --size 102"):
+        stylize(runtime, photo, [painting], iterations=2)
+    result, events = stylize(runtime, photo, [painting], iterations=2, scales=3, auto_fit=True)
+    assert max(result.shape[-2:]) == 81  # 128 -> 102 -> 81, the first that ran
+    stages = list(dict.fromkeys(e.stage for e in events))
+    assert stages[0] == "scale 1/3 64x48" and stages[-1] == "scale 3/3 81x60"
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("some other failure")
+
+    monkeypatch.setattr(GatysMethod, "_optimize", broken)
+    with pytest.raises(RuntimeError, match="some other failure"):  # not mistaken for memory
+        stylize(runtime, photo, [painting], iterations=2, auto_fit=True)
+
+
+def test_cli_out_of_memory_is_one_line_and_writes_nothing(cli, tmp_path, monkeypatch):
+    import styletool_gatys.method as gatys_method
+    from styletool.plugins import get_registry
+
+    monkeypatch.setitem(get_registry().backbones, "tiny-random", tiny_runtime().registry.backbones["tiny-random"])
+    photo = tmp_path / "photo.png"
+    save_image(torch.rand(1, 3, 96, 128), photo)
+    painting = tmp_path / "painting.png"
+    save_image(images()[1], painting)
+    monkeypatch.setattr(gatys_method, "memory_budget", lambda device: 1e5)
+    out = tmp_path / "out.png"
+    result = cli("--device", "cpu", "stylize", photo, "--style", painting, "--backbone", "tiny-random", "--iterations", "2", "-o", out)
+    assert result.code == 1 and not out.exists()
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {photo}: gatys at 128x96 on cpu needs about")

@@ -15,6 +15,7 @@ Style Transfer" (2016).
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from styletool import (
+    DeviceError,
     Method,
     Progress,
     StylizeRequest,
@@ -32,6 +34,7 @@ from styletool import (
     resize_longest,
     transfer_luminance,
 )
+from styletool_gatys.memory import bytes_per_pixel, gigabytes, is_out_of_memory, largest_fitting_side, memory_budget
 from styletool_gatys.options import GatysOptions
 from styletool_gatys.schedule import scale_iterations, scale_sizes
 
@@ -40,6 +43,9 @@ from styletool_gatys.schedule import scale_iterations, scale_sizes
 # its curvature test (y.s > 1e-10) keeps rejecting updates: the run stalls.
 PIXEL_SCALE = 255.0
 INIT_KEYWORDS = ("content", "noise", "style")
+# After a real allocation failure (the estimate was too hopeful), try again this much smaller.
+SHRINK_ON_FAILURE = 0.8
+MIN_FIT_SIDE = 64
 
 
 @dataclass
@@ -91,24 +97,66 @@ class GatysMethod(Method):
         styles = request.styles
         if opts.preserve_color == "histogram":
             styles = [match_color(style, content, strength=opts.color_strength) for style in styles]
-        final = max(content.shape[-2:])
+        final = self._fitting_side(content, prepared, opts)
+        if final < max(content.shape[-2:]):
+            content = resize_longest(content, final)
         sizes = scale_sizes(final, scales=opts.scales, min_size=opts.min_size)
         counts = scale_iterations(len(sizes), iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales)
 
-        image = None
-        for index, (side, iterations) in enumerate(zip(sizes, counts)):
-            scaled_content = content if side == final else resize_longest(content, side)
-            if image is None:
-                start = self._initial_image(scaled_content, styles, prepared, opts)
-            else:
-                start = F.interpolate(image, size=scaled_content.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
-            height, width = scaled_content.shape[-2:]
-            stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
-            image = self._optimize(start, scaled_content, styles, prepared, opts, iterations=iterations, stage=stage, progress=progress)
+        image, previous = None, None
+        for index, (planned, iterations) in enumerate(zip(sizes, counts)):
+            side = min(planned, final)
+            while True:
+                scaled_content = content if side == final else resize_longest(content, side)
+                if image is None:
+                    start = self._initial_image(scaled_content, styles, prepared, opts)
+                else:
+                    start = _upscale_start(image, scaled_content, content, previous, restore_detail=opts.init == "content")
+                height, width = scaled_content.shape[-2:]
+                stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
+                try:
+                    result = self._optimize(start, scaled_content, styles, prepared, opts, iterations=iterations,
+                                            stage=stage, progress=progress)
+                    break
+                except (RuntimeError, MemoryError) as error:
+                    if not is_out_of_memory(error):
+                        raise
+                    # The estimate was too hopeful (fragmentation, other processes on the device):
+                    # say what should fit, or with --auto-fit shrink this and every later scale and retry.
+                    del start
+                    if self.runtime.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    smaller = int(side * SHRINK_ON_FAILURE)
+                    self._too_large(height, width, smaller, opts, why="ran out of memory")
+                    content, final, side = resize_longest(content, smaller), smaller, smaller
+            image, previous = result, side
 
         if opts.preserve_color == "luminance":
             image = transfer_luminance(image, content, strength=opts.color_strength)
         return image
+
+    # -- memory ------------------------------------------------------------
+    def _fitting_side(self, content, prepared: Prepared, opts: GatysOptions) -> int:
+        """The photo's longest side, or with --auto-fit the largest that fits in memory (else an error naming it)."""
+        height, width = content.shape[-2:]
+        layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
+        per_pixel = bytes_per_pixel(prepared.backbone, layers, opts.optimizer, self.runtime.device) * content.shape[0]
+        budget = memory_budget(self.runtime.device)
+        if height * width * per_pixel <= budget:
+            return max(height, width)
+        fits = largest_fitting_side(height, width, per_pixel, budget)
+        self._too_large(height, width, fits, opts,
+                        why=f"needs about {gigabytes(height * width * per_pixel)} and {gigabytes(budget)} is free to use")
+        return fits
+
+    def _too_large(self, height: int, width: int, fits: int, opts: GatysOptions, *, why: str) -> None:
+        """Stop with the size that fits, unless --auto-fit: then say that size is used."""
+        where = f"gatys at {width}x{height} on {self.runtime.device.type}"
+        if fits < MIN_FIT_SIDE:
+            raise DeviceError(f"{where} {why}, and even {MIN_FIT_SIDE} px would not fit; free memory or use another device")
+        if not opts.auto_fit:
+            raise DeviceError(f"{where} {why}; the largest size that fits is --size {fits} (or pass --auto-fit to use it)")
+        print(f"note: {where} {why}; stylizing at {fits} px instead (--auto-fit)", file=sys.stderr)
 
     # -- one scale ---------------------------------------------------------
     def _optimize(self, start, content, styles, prepared: Prepared, opts: GatysOptions, *, iterations: int, stage: str, progress):
@@ -190,6 +238,26 @@ class GatysMethod(Method):
             return noise.to(content.dtype)
         source = styles[0] if opts.init == "style" else prepared.init_image
         return F.interpolate(source, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+
+
+def _upscale_start(image, scaled_content, content, previous_side: int, *, restore_detail: bool) -> torch.Tensor:
+    """The previous scale's result, upsampled to start the next scale.
+
+    Upsampling leaves the result blurred: everything finer than the previous
+    scale could hold is missing, and the shallow style layers (whose Gram
+    statistics are mostly fine texture) then start far from their targets.
+    With ``restore_detail`` the photo's own detail band (the photo minus its
+    copy at the previous scale, upsampled) is added back, as the run would
+    have had it starting from the photo. On tubingen x starry_night at 512 px
+    this made the three-scale result markedly closer to both the painting and
+    the photo (docs/gatys.md).
+    """
+    size = scaled_content.shape[-2:]
+    start = F.interpolate(image, size=size, mode="bicubic", align_corners=False)
+    if restore_detail:
+        coarse = F.interpolate(resize_longest(content, previous_side), size=size, mode="bicubic", align_corners=False)
+        start = start + (scaled_content - coarse)
+    return start.clamp(0, 1)
 
 
 def style_layer_weights(opts: GatysOptions) -> dict[str, float]:

@@ -41,5 +41,6 @@ class GatysOptions:
     backbone_weights: str | None = option(None, help="Weights file for the backbone (default: its usual place; see `styletool backbones`).")
     pooling: str = option("max", help="Backbone pooling: max or avg.", choices=("max", "avg"))
     padding: str = option("zero", help="Padding of the backbone's first convolution: zero or replicate.", choices=("zero", "replicate"))
+    auto_fit: bool = option(False, help="If the size asked for would not fit in the device's memory, use the largest size that does (default: stop and name that size).")
     # Output
     save_every: int = option(0, help="Save the current image every N iterations beside the output (0: never).", min=0)
