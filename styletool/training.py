@@ -28,6 +28,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
@@ -279,6 +280,7 @@ class Distributed:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    opened: bool = field(default=False, repr=False, compare=False)  # this object joined the process group
 
     @property
     def main(self) -> bool:
@@ -291,13 +293,21 @@ class Distributed:
             return cls()
         return cls(rank=int(os.environ["RANK"]), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
 
-    def setup(self, device: torch.device) -> None:
+    def setup(self, device: torch.device, *, timeout: timedelta | None = None) -> None:
+        """Join the process group, unless this process is already in one (a batch stylize that adapts)."""
         if self.world > 1 and not dist.is_initialized():
-            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+            self.opened = True
 
     def teardown(self) -> None:
-        if self.world > 1 and dist.is_initialized():
+        """Leave the process group if ``setup`` joined it: whoever opened a group closes it.
+
+        (Under torchrun a group cannot be opened a second time in one process:
+        the new one would find the old one's addresses in torchrun's store.)
+        """
+        if self.opened and dist.is_initialized():
             dist.destroy_process_group()
+            self.opened = False
 
     def barrier(self) -> None:
         if self.world > 1:

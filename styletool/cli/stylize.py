@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import time
 import traceback
@@ -99,6 +100,8 @@ def install(app: typer.Typer) -> None:
             options = parse_options(options_cls, option_words, method=method)
         if overwrite and skip_existing:
             raise UsageError("give --overwrite or --skip-existing, not both")
+        if "-" in raw_inputs and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise UsageError("reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns")
         inputs = expand_inputs(raw_inputs, recursive=recursive)
         _run(inputs, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
              method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
@@ -119,12 +122,33 @@ class _Job:
 def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options,
          existing="refuse", fail_fast=False, batch_size=1) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
-    from styletool.images import check_output_path, load_image, output_format
-    from styletool.methods import StylizeRequest
+    from styletool.cli.shard import GATHER_TIMEOUT
+    from styletool.training import Distributed, resolve_training_device
 
     if bit_depth not in (8, 16):
         raise UsageError(f"--bit-depth must be 8 or 16, not {bit_depth}")
     runtime = state.options.runtime()
+    # Under torchrun every process runs this same command on its share of the inputs.
+    dist = Distributed.from_environment()
+    runtime.device = resolve_training_device(runtime.device, dist)
+    if not dist.main:
+        state.options.quiet = True  # one progress display, rank 0's
+    dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
+    try:
+        _run_share(inputs, dist, runtime, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
+                   method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
+                   existing=existing, fail_fast=fail_fast, batch_size=batch_size)
+    finally:
+        dist.teardown()
+
+
+def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json,
+               options, existing, fail_fast, batch_size) -> None:
+    """Stylize this process's share of ``inputs`` (all of them without torchrun)."""
+    from styletool.cli.shard import my_share
+    from styletool.images import check_output_path, load_image, output_format
+    from styletool.methods import StylizeRequest
+
     stylizer = runtime.method(method)
     if stylizer.needs_style and not style:
         raise UsageError(f"method '{method}' needs at least one --style PAINTING")
@@ -141,9 +165,9 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
         if bit_depth == 16 and output_format(out, fmt) not in ("PNG", "TIFF"):
             raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
 
-    report = _Reporter(method=method, json=json, settings=_settings(options, style, model))
+    report = _Reporter(method=method, json=json, settings=_settings(options, style, model), dist=dist)
     jobs = []
-    for path, out in zip(inputs, outputs):
+    for path, out in my_share(list(zip(inputs, outputs)), dist):
         if out.exists() and existing != "overwrite":
             if existing == "skip":
                 report.skipped(path, out)
@@ -162,7 +186,9 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
 
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in style]
     request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style],
-                             model=model[0] if model else None, models=list(model), inputs=[job.path for job in jobs])
+                             model=model[0] if model else None, models=list(model),
+                             # every process sees the same photos (metastyle adapts on them, identically everywhere)
+                             inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs))
     if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
         with progress_bar("prepare", quiet=state.options.quiet) as bar:
             prepared = stylizer.prepare(request, progress=bar)
@@ -264,8 +290,11 @@ def _settings(options, style, model) -> dict:
 class _Reporter:
     """Per-input reports (stderr for failures, stdout JSON lines with --json) and the run's summary and exit."""
 
-    def __init__(self, *, method: str, json: bool, settings: dict):
+    def __init__(self, *, method: str, json: bool, settings: dict, dist=None):
+        from styletool.training import Distributed
+
         self.method, self.json, self.settings = method, json, settings
+        self.dist = dist or Distributed()
         self.tally = Tally()
 
     def _record(self, path, out, status, *, error=None, seconds=None, losses=None) -> None:
@@ -292,10 +321,13 @@ class _Reporter:
         self._record(job.path, None, "failed", error=str(exc), seconds=round(time.perf_counter() - job.started, 3))
 
     def finish(self, total: int) -> None:
-        """Print the summary when it says something, and exit 1 if any input failed."""
-        if total > 1 or self.tally.skipped:
-            typer.echo(self.tally.summary(), err=True)
-        if self.tally.failed:
+        """Print the summary when it says something, and exit 1 if any input failed (in any process)."""
+        from styletool.cli.shard import gather_tally
+
+        tally = gather_tally(self.tally, self.dist)
+        if self.dist.main and (total > 1 or tally.skipped):
+            typer.echo(tally.summary(), err=True)
+        if tally.failed:
             raise typer.Exit(1)
 
 
