@@ -19,6 +19,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from benchmarks.measure import mb, peak_memory
 from styletool import StylizeRequest, load_image, resize_longest
 from styletool.options import make_options
 from styletool.specs import resolve
@@ -116,31 +117,33 @@ def seconds_per_iteration(runtime, content, style, iterations):
         return (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
     steady_rate(lambda tick: plain.optimize(content, 3, on_eval=tick))  # warm-up
-    t_plain = steady_rate(lambda tick: plain.optimize(content, iterations, on_eval=tick))
-    t_ours = steady_rate(lambda tick: _run_method(runtime, content, style, on_event=tick, scales=1, iterations=iterations))
-    return t_ours, t_plain
+    with peak_memory(runtime.device) as plain_peak:
+        t_plain = steady_rate(lambda tick: plain.optimize(content, iterations, on_eval=tick))
+    with peak_memory(runtime.device) as our_peak:
+        t_ours = steady_rate(lambda tick: _run_method(runtime, content, style, on_event=tick, scales=1, iterations=iterations))
+    return t_ours, t_plain, our_peak.megabytes, plain_peak.megabytes
 
 
 class _Reached(Exception):
     """Raised from the progress callback to stop a run once it reached the target loss."""
 
 
-def default_run_seconds(runtime, content, style):
-    """Wall time of a finished result with the default options."""
+def default_run_seconds(runtime, content, style, **options):
+    """Wall time of a finished result with the default options (and ``options``, for quick runs)."""
     _sync(runtime)
     t0 = time.perf_counter()
-    _run_method(runtime, content, style)
+    _run_method(runtime, content, style, **options)
     _sync(runtime)
     return time.perf_counter() - t0
 
 
-def multiscale_versus_single(runtime, content, style, cap, scales=3):
+def multiscale_versus_single(runtime, content, style, cap, scales=3, **options):
     """Time of a coarse-to-fine run, and of a single-scale run to the same full-size loss."""
     _, opts = _gatys(runtime)
     judge = PlainGatys(runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight)
     _sync(runtime)
     t0 = time.perf_counter()
-    result = _run_method(runtime, content, style, scales=scales)
+    result = _run_method(runtime, content, style, scales=scales, **options)
     _sync(runtime)
     t_multi = time.perf_counter() - t0
     with torch.no_grad():
@@ -174,23 +177,28 @@ def multiscale_versus_single(runtime, content, style, cap, scales=3):
 def run(runtime, *, quick: bool, log):
     content_full = load_image(CONTENT).pixels[None].to(runtime.device)
     style = load_image(STYLE).pixels[None].to(runtime.device)
-    sizes = [128] if quick else [256, 512]
+    sizes = [64] if quick else [256, 512]
     per_iteration = {}
     rows = []
     for size in sizes:
         content = resize_longest(content_full, size)
         iterations = 3 if quick else (10 if size <= 256 else 6)
-        ours, plain = seconds_per_iteration(runtime, content, style, iterations)
-        per_iteration[size] = {"styletool_s": ours, "plain_s": plain, "speedup": plain / ours}
+        ours, plain, our_peak, plain_peak = seconds_per_iteration(runtime, content, style, iterations)
+        per_iteration[size] = {"styletool_s": ours, "plain_s": plain, "speedup": plain / ours,
+                               "styletool_peak_mb": our_peak, "plain_peak_mb": plain_peak}
         log(f"{size}px: {ours:.3f} s/it vs plain {plain:.3f} s/it")
-        rows.append(f"| seconds per L-BFGS iteration, {size} px | {ours:.3f} | {plain:.3f} (plain) | {plain / ours:.2f}x |")
+        rows.append(f"| seconds per L-BFGS iteration, {size} px | {ours:.3f} (peak {mb(our_peak)}) "
+                    f"| {plain:.3f} (plain; peak {mb(plain_peak)}) | {plain / ours:.2f}x |")
 
-    final = 192 if quick else 512
+    # Quick runs (CI's smoke test) shorten the schedule; the table says so.
+    final = 96 if quick else 512
+    short = {"iterations": 8} if quick else {}
     content = resize_longest(content_full, final)
-    default_seconds = default_run_seconds(runtime, content, style)
+    default_seconds = default_run_seconds(runtime, content, style, **short)
     log(f"default run at {final}px: {default_seconds:.1f} s")
-    rows.append(f"| seconds to a finished {final} px result, default options | {default_seconds:.1f} | | |")
-    comparison = multiscale_versus_single(runtime, content, style, cap=60 if quick else 450)
+    label = ", 8 iterations (quick)" if quick else ""
+    rows.append(f"| seconds to a finished {final} px result, default options{label} | {default_seconds:.1f} | | |")
+    comparison = multiscale_versus_single(runtime, content, style, cap=12 if quick else 450, **short)
     comparison["default_seconds"] = default_seconds
     log(str(comparison))
     if comparison["single_seconds_to_equal_loss"] is not None:

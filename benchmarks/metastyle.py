@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from benchmarks.measure import sync
 from styletool import AdaptRequest, PerceptualLoss, TrainRequest, TrainSettings, TransformerNet, load_image
 from styletool.options import make_options
 from styletool.specs import resolve
@@ -23,11 +24,6 @@ from styletool.specs import resolve
 CONTENT = "../shared/images/content"
 STYLES = ["starry_night", "the_scream", "mondrian", "shipwreck"]
 ADAPT_STYLE = "woman-with-hat-matisse"
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def _painting(name, runtime):
@@ -42,7 +38,7 @@ def meta_training(runtime, *, steps, image_size, first_order, workdir):
     request = TrainRequest(options=options, settings=settings, content_dir=CONTENT, output=workdir / f"meta{first_order}.safetensors",
                            styles=[_painting(n, runtime) for n in STYLES], style_names=STYLES)
     stamps = []
-    method.train(request, progress=lambda e: (_sync(runtime.device), stamps.append(time.perf_counter())))
+    method.train(request, progress=lambda e: (sync(runtime.device), stamps.append(time.perf_counter())))
     return (len(stamps) - 1) / (stamps[-1] - stamps[0]), workdir / f"meta{first_order}.safetensors"
 
 
@@ -56,7 +52,7 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
     started = time.perf_counter()
     method.adapt(AdaptRequest(options=options, model=meta_path, style=painting, style_name=ADAPT_STYLE,
                               output=workdir / "adapted.safetensors", content_dir=CONTENT),
-                 progress=lambda e: (_sync(runtime.device), stamps.append(time.perf_counter())))
+                 progress=lambda e: (sync(runtime.device), stamps.append(time.perf_counter())))
     total = time.perf_counter() - started
     ours = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
@@ -73,7 +69,7 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
         optimizer.zero_grad()
         sum(perceptual(net(photos), photos, target).values()).backward()
         optimizer.step()
-        _sync(runtime.device)
+        sync(runtime.device)
         times.append(time.perf_counter() - t0)
     plain = sorted(times[1:])[len(times[1:]) // 2]  # median, warm-up dropped
     return {"seconds_per_step": ours, "plain_seconds_per_step": plain, "seconds_total": total, "steps_timed": steps,
@@ -85,10 +81,10 @@ def run(runtime, *, quick: bool, log):
     from pathlib import Path
 
     cuda = runtime.device.type == "cuda"
-    meta_size = 64 if quick else (256 if cuda else 128)
-    meta_steps = 3 if quick else (30 if cuda else 6)
-    adapt_size = 64 if quick else 256
-    adapt_steps = 4 if quick else (200 if cuda else 12)
+    meta_size = 32 if quick else (256 if cuda else 128)
+    meta_steps = 2 if quick else (30 if cuda else 6)
+    adapt_size = 32 if quick else 256
+    adapt_steps = 3 if quick else (200 if cuda else 12)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         second, meta_path = meta_training(runtime, steps=meta_steps, image_size=meta_size, first_order=False, workdir=workdir)

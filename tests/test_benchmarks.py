@@ -1,0 +1,39 @@
+"""The benchmark command runs (quick mode) and reports every figure beside its baseline, so it cannot rot."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.slow
+def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path), "--device", "cpu"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = (tmp_path / "results.md").read_text()
+    for section in ("### Gatys", "### Feed-forward inference", "### Training", "### MetaStyle"):
+        assert section in table
+    figures = json.loads((tmp_path / "results.json").read_text())["benchmarks"]
+    assert set(figures) == {"gatys", "feedforward", "training", "metastyle"}
+
+    for size, values in figures["feedforward"]["inference"].items():
+        ours = values["styletool"]
+        assert ours["max_abs_diff"] < 1e-4, size  # speed never hides a wrong answer
+        assert ours["speedup"] > 0 and math.isfinite(ours["speedup"])
+        assert values["styletool_peak_mb"] is not None and values["plain_peak_mb"] is not None
+    for values in figures["gatys"]["seconds_per_iteration"].values():
+        assert values["styletool_s"] > 0 and values["plain_s"] > 0 and values["styletool_peak_mb"] is not None
+    for name in ("johnson", "cin"):
+        assert figures["training"][name]["steps_per_second"] > 0 and figures["training"][name]["plain_steps_per_second"] > 0
+    ddp = figures["training"]["ddp"]
+    assert ddp["one_process"]["processes"] == 1 and ddp["two_processes"]["processes"] == 2
+    assert ddp["two_processes"]["images_per_second"] > 0
+    assert figures["metastyle"]["adaptation"]["seconds_per_step"] > 0
