@@ -71,9 +71,14 @@ def test_styles_by_index_or_name_and_a_mix_between_two(trained):
 
 def test_all_styles_contact_sheet(trained):
     method, path = trained
-    sheet = stylize(method, path, torch.rand(1, 3, 20, 30), all_styles=True)
-    # The photo and three styles in a 2 x 2 grid with 8 px gaps.
-    assert sheet.shape == (1, 3, 2 * 20 + 8, 2 * 30 + 8)
+    photo = torch.rand(1, 3, 20, 30)
+    sheet = stylize(method, path, photo, all_styles=True)
+    # The photo and three styles in a labelled 2 x 2 grid of 30 px cells, 8 px apart.
+    from styletool.grid import LABEL_HEIGHT
+
+    assert sheet.shape == (1, 3, 2 * (30 + LABEL_HEIGHT) + 8, 2 * 30 + 8)
+    assert torch.allclose(sheet[..., 5:25, :30], photo, atol=1e-6)  # the photo, centred in its cell, unscaled
+    assert sheet[..., 30:30 + LABEL_HEIGHT, :30].min() < 0.5  # its label ("photo") is drawn beneath it
 
 
 def test_bad_style_choices_are_usage_errors(trained):

@@ -10,7 +10,8 @@ were.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -23,14 +24,22 @@ from styletool import (
     TrainRequest,
     TransformerNet,
     UsageError,
-    contact_sheet,
     fast_network,
     load_transformer,
     preserve_colors,
     run_network,
     run_training,
 )
+from styletool.grid import labelled_grid
 from styletool_cin.options import CinOptions, CinTrainOptions
+
+
+@dataclass
+class CinPrepared:
+    """One fast network per style asked for (every style with --all-styles), and the model's style names."""
+
+    networks: list[Any]
+    names: list[str]
 
 
 class CinTask(BasicTask):
@@ -92,7 +101,8 @@ class CinMethod(Method):
         names = model.styles or [str(i) for i in range(net.num_styles)]
         # One fast network per style asked for: the style (or blend) is folded into its weights.
         styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
-        return [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile) for style in styles]
+        networks = [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile) for style in styles]
+        return CinPrepared(networks=networks, names=names)
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
         return not (request.options and request.options.all_styles)
@@ -100,10 +110,17 @@ class CinMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
-            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared]
+            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         if opts.all_styles:
-            return contact_sheet([content.float(), *results])
+            # The photo, then every style, labelled, near-square (the renderer of `styletool grid`).
+            images, labels = [content.float(), *results], ["photo", *prepared.names]
+            columns = math.ceil(math.sqrt(len(images)))
+            rows = [images[i : i + columns] for i in range(0, len(images), columns)]
+            names = [labels[i : i + columns] for i in range(0, len(labels), columns)]
+            rows[-1] += [None] * (columns - len(rows[-1]))
+            names[-1] += [""] * (columns - len(names[-1]))
+            return labelled_grid(rows, names, cell=max(content.shape[-2:])).to(content.device)
         return results[0]
 
     # -- train --------------------------------------------------------------

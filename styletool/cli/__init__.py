@@ -13,7 +13,7 @@ from styletool.errors import StyletoolError
 
 def create_app() -> typer.Typer:
     """Build the CLI: core command groups first, then commands added by plugins."""
-    from styletool.cli import adapt, catalog, export, models, plugins_cmd, root, stylize, train
+    from styletool.cli import adapt, catalog, export, grid, models, plugins_cmd, root, stylize, train
     from styletool.plugins import get_plugin_manager
 
     app = typer.Typer(
@@ -26,6 +26,7 @@ def create_app() -> typer.Typer:
     )
     root.install(app)
     stylize.install(app)
+    grid.install(app)
     train.install(app)
     adapt.install(app)
     models.install(app)

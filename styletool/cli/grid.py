@@ -1,0 +1,145 @@
+"""`styletool grid`: a labelled comparison grid, photos down the side, paintings or methods across the top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from styletool.cli import state
+from styletool.cli.batch import expand_inputs
+from styletool.cli.catalog import method_options_class
+from styletool.cli.progress import progress_bar
+from styletool.errors import StyletoolError, UsageError
+from styletool.options import parse_options
+from styletool.plugins import get_registry
+
+HELP = """Render a labelled comparison grid.
+
+Rows are the photos, columns the paintings (or methods, or models); the
+first row shows the paintings and the first column the photos, so every
+result sits under its painting and beside its photo.
+
+Examples:
+
+  styletool grid a.jpg b.jpg --style starry.jpg --style scream.jpg -o grid.png
+
+  styletool grid a.jpg --style starry.jpg --method gatys --method metastyle --model meta.safetensors -o grid.png
+
+  styletool grid a.jpg --method johnson --model starry.safetensors --model mosaic.safetensors -o grid.png
+
+Method options (such as --iterations) may follow the photos when one
+--method is given.
+"""
+
+
+@dataclass
+class Column:
+    """One column of the grid: a method with the painting(s) and model(s) it runs with."""
+
+    method: str
+    label: str
+    styles: list[Path]
+    models: list[Path]
+
+
+def plan_columns(methods: list[str], styles: list[Path], models: list[Path], needs_style: dict[str, bool]) -> list[Column]:
+    """The grid's columns: a column per painting for methods that paint from one, else per model.
+
+    A method that needs a painting (gatys) gets a column per painting. One
+    that runs a model gets a column per model, or, with one model and
+    paintings given (metastyle adapting a meta-trained model), a column per
+    painting. Labels name the method only when several are compared.
+    """
+    columns = []
+    for method in methods:
+        prefix = f"{method}: " if len(methods) > 1 else ""
+        if needs_style[method] or (len(models) <= 1 and styles):
+            if not styles:
+                raise UsageError(f"method '{method}' needs at least one --style PAINTING")
+            columns += [Column(method, prefix + s.stem, [s], models[:1]) for s in styles]
+        elif models:
+            columns += [Column(method, prefix + m.stem, styles, [m]) for m in models]
+        else:
+            raise UsageError(f"method '{method}' needs a --model file")
+    return columns
+
+
+def install(app: typer.Typer) -> None:
+    @app.command("grid", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def grid(
+        words: Optional[List[str]] = typer.Argument(None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."),
+        style: List[Path] = typer.Option([], "--style", "-s", help="A painting; repeat for several (one column each)."),
+        method: List[str] = typer.Option([], "--method", "-m", help="Method; repeat to compare methods side by side (default: gatys)."),
+        model: List[Path] = typer.Option([], "--model", help="Model file; repeat to compare models (one column each)."),
+        output: Path = typer.Option(..., "--output", "-o", help="The grid image (PNG, JPEG, WEBP or TIFF)."),
+        size: int = typer.Option(256, "--size", min=16, help="Longest side the photos are stylized at."),
+        cell: int = typer.Option(256, "--cell", min=32, help="Side of each square cell of the grid, in pixels."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output if it exists."),
+    ) -> None:
+        from styletool.cli.stylize import split_method_words
+
+        registry = get_registry()
+        methods = list(dict.fromkeys(method or ["gatys"]))
+        specs = {name: registry.method(name) for name in methods}
+        for name, spec in specs.items():
+            if "stylize" not in spec.capabilities:
+                raise UsageError(f"method '{name}' cannot stylize; methods that can: {', '.join(registry.methods_that_can('stylize'))}")
+        options_cls = method_options_class(specs[methods[0]]) if len(methods) == 1 else None
+        raw_inputs, option_words = split_method_words(list(words or []), options_cls)
+        if option_words and len(methods) > 1:
+            raise UsageError(f"method options such as {option_words[0]} apply to one --method; compare methods at their defaults")
+        options = {name: parse_options(method_options_class(spec), option_words if len(methods) == 1 else [], method=name)
+                   if method_options_class(spec) else None for name, spec in specs.items()}
+        if not raw_inputs:
+            raise UsageError("give at least one PHOTO")
+        photos = expand_inputs(raw_inputs)
+        runtime = state.options.runtime()
+        needs_style = {name: runtime.method(name).needs_style for name in methods}
+        columns = plan_columns(methods, list(style), list(model), needs_style)
+        _render(photos, columns, options, output=output, size=size, cell=cell, overwrite=overwrite, runtime=runtime)
+
+
+def _render(photos, columns, options, *, output, size, cell, overwrite, runtime) -> None:
+    from styletool.cli.stylize import _load_input
+    from styletool.grid import labelled_grid
+    from styletool.images import check_output_path, load_image, save_image
+    from styletool.methods import StylizeRequest
+
+    check_output_path(output, inputs=photos)
+    if output.exists() and not overwrite:
+        raise StyletoolError("output already exists; pass --overwrite to replace it", where=output)
+    paintings = {path: load_image(path).pixels[None] for column in columns for path in column.styles}
+    images = [_load_input(path, size=size, default_size=None) for path in photos]
+
+    header = [None] + [paintings[c.styles[0]] if c.styles and len(c.styles) == 1 else None for c in columns]
+    cells, labels = [header], [[""] + [c.label for c in columns]]
+    results: list[list] = [[image.pixels[None]] for image in images]
+    for column in columns:
+        stylizer = runtime.method(column.method)
+        request = StylizeRequest(options=options[column.method], styles=[runtime.to_device(paintings[p]) for p in column.styles],
+                                 style_names=[p.stem for p in column.styles], model=column.models[0] if column.models else None,
+                                 models=list(column.models), inputs=list(photos))
+        with progress_bar(f"prepare {column.label}", quiet=state.options.quiet) as bar:
+            prepared = stylizer.prepare(request, progress=bar) if _takes_progress(stylizer.prepare) else stylizer.prepare(request)
+        for row, (path, image) in enumerate(zip(photos, images)):
+            runtime.reseed()
+            with progress_bar(f"{path.name} x {column.label}", quiet=state.options.quiet) as bar:
+                try:
+                    result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=bar)
+                except StyletoolError as exc:
+                    exc.where = exc.where or str(path)
+                    raise
+            results[row].append(result.cpu())
+    cells += results
+    labels += [[path.stem] + [""] * len(columns) for path in photos]
+    save_image(labelled_grid(cells, labels, cell=cell), output)
+    typer.echo(f"wrote {output} ({len(photos)} photos x {len(columns)} columns)", err=True)
+
+
+def _takes_progress(function) -> bool:
+    import inspect
+
+    return "progress" in inspect.signature(function).parameters
