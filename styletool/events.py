@@ -16,6 +16,8 @@ class Progress:
     [0, 1]) for callers that save snapshots while the work goes on.
     ``rate`` and ``unit`` let a method report its own throughput (training:
     images per second); without them a display shows steps per second.
+    ``preview`` carries a picture for live displays only (``--preview``):
+    unlike ``image`` it is never written to disk.
     """
 
     stage: str
@@ -25,6 +27,7 @@ class Progress:
     image: Any = None
     rate: float | None = None
     unit: str = "it/s"
+    preview: Any = None
 
 
 ProgressCallback = Callable[[Progress], None]

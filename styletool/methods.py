@@ -29,6 +29,9 @@ class StylizeRequest:
     models: list[Path] = field(default_factory=list)
     # The photos of the whole run, for methods that learn from them before stylizing (metastyle).
     inputs: list[Path] = field(default_factory=list)
+    # --preview: methods that work in steps attach the current picture to every Nth progress event
+    # (as ``Progress.preview``); 0 means nobody is watching.
+    preview_every: int = 0
 
 
 @dataclass

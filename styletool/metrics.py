@@ -34,3 +34,42 @@ def luminance_ssim(a: Tensor, b: Tensor, *, window: int = 11, sigma: float = 1.5
     c1, c2 = 0.01**2, 0.03**2  # the paper's constants for a dynamic range of 1
     ssim = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return float(ssim.mean())
+
+
+class FlickerMeter:
+    """Temporal flicker of a stylized clip, fed frames in order, a batch at a time.
+
+    Flicker is the mean absolute change between consecutive output frames
+    divided by the same for the input frames: 1 means the output changes
+    from frame to frame as much as the input does; independent stylization
+    of each frame usually gives more, because every frame's normalization
+    statistics differ a little.
+    """
+
+    def __init__(self):
+        self.previous: tuple[Tensor, Tensor] | None = None
+        self.output_change = 0.0
+        self.input_change = 0.0
+
+    def add(self, inputs: Tensor, outputs: Tensor) -> None:
+        """Consecutive frames ``[N, 3, H, W]`` in [0, 1], following those added before."""
+        inputs, outputs = inputs.detach().float(), outputs.detach().float()
+        if self.previous is not None and self.previous[0].shape == inputs.shape[1:]:
+            inputs = torch.cat([self.previous[0][None], inputs])
+            outputs = torch.cat([self.previous[1][None], outputs])
+        if inputs.shape[0] > 1:
+            self.input_change += float((inputs[1:] - inputs[:-1]).abs().mean(dim=(1, 2, 3)).sum())
+            self.output_change += float((outputs[1:] - outputs[:-1]).abs().mean(dim=(1, 2, 3)).sum())
+        self.previous = (inputs[-1], outputs[-1])
+
+    @property
+    def value(self) -> float | None:
+        """The flicker ratio so far; None before two frames, or when the input never changes."""
+        return self.output_change / self.input_change if self.input_change > 0 else None
+
+
+def flicker(inputs: Tensor, outputs: Tensor) -> float | None:
+    """Flicker of a whole clip (``[T, 3, H, W]`` input and output frames); see :class:`FlickerMeter`."""
+    meter = FlickerMeter()
+    meter.add(inputs, outputs)
+    return meter.value

@@ -12,7 +12,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-CAPABILITIES = ("stylize", "train", "adapt")
+# "video": stylize takes a batch of frames fast enough for video (feed-forward networks).
+CAPABILITIES = ("stylize", "train", "adapt", "video")
 
 
 def resolve(target: Any) -> Any:

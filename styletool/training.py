@@ -69,6 +69,8 @@ class TrainSettings:
     log_every: int = 10
     # False: no checkpoint files and no metrics log (a quick adaptation, not a training run).
     save_checkpoints: bool = True
+    # Every N steps, the current network's picture of a fixed photo rides on the progress event (--preview).
+    preview_every: int = 0
 
     def check(self) -> None:
         for name in ("steps", "batch_size", "image_size"):
@@ -117,6 +119,10 @@ class BasicTask:
 
     def model_file(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         return self.model.state_dict(), self.metadata
+
+    def sample(self, photo: Tensor) -> Tensor:
+        """The current network's picture of ``photo`` (``[1, 3, H, W]``), for the live preview."""
+        return self.model(photo)
 
     def state(self) -> dict[str, Any]:
         return {}
@@ -380,6 +386,7 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else self.output.parent / f"{self.output.stem}.checkpoints"
         self.tensorboard_dir = tensorboard
         self.progress = progress
+        self.preview_photo: Tensor | None = None  # the first photo trained on (--preview renders it)
         self.dist = distributed or Distributed()
         self.step = 0
         self.failed: set[int] = set()
@@ -515,6 +522,8 @@ class Trainer:
                     self.optimizer.step()
                     images += photos.shape[0] * self.dist.world
                     losses = {name: float(value.detach()) for name, value in terms.items()}
+                    if self.preview_photo is None:
+                        self.preview_photo = photos[:1].detach().clone()
                 self.scheduler.step()
                 self.step += 1
                 self._report(losses, images, started, writer)
@@ -545,10 +554,20 @@ class Trainer:
     def _unreadable(self) -> list[str]:
         return [str(p) for p in self.data.unreadable] + [str(self.data.files[i]) for i in sorted(self.failed)]
 
+    def _preview(self) -> Tensor | None:
+        """The network's picture of the first photo it trained on, every ``preview_every`` steps (rank 0)."""
+        every = self.settings.preview_every
+        if not every or not self.dist.main or self.preview_photo is None or (self.step % every and self.step != self.settings.steps):
+            return None
+        sample = getattr(self.task, "sample", None) or self.task.model
+        with torch.no_grad():
+            return sample(self.preview_photo).detach().float().clamp(0, 1).cpu()
+
     def _report(self, losses: dict[str, float], images: int, started: float, writer) -> None:
         elapsed = time.perf_counter() - started
         rate = images / elapsed if elapsed > 0 else 0.0
-        self.progress(Progress(stage="train", step=self.step, total=self.settings.steps, losses=losses, rate=rate, unit="img/s"))
+        self.progress(Progress(stage="train", step=self.step, total=self.settings.steps, losses=losses, rate=rate,
+                               unit="img/s", preview=self._preview()))
         if not self.dist.main or not losses or not self.settings.save_checkpoints:
             return
         if self.step % self.settings.log_every == 0 or self.step == self.settings.steps:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Under pytest-xdist (`-n auto` in pyproject.toml) the workers share the cores: each gets its share of
+# threads, set before torch starts its thread pool, and passed on to the subprocesses tests start.
+# More threads than cores makes OpenMP spin against itself and everything many times slower.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _workers))
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -24,6 +32,40 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"test data not found: {path} (the ../shared folder beside the checkout)")
     return path
+
+
+@pytest.fixture(scope="session")
+def starry_johnson(tmp_path_factory):
+    """A real johnson model: 200 steps at 128 px on the shared photos but one, starry_night, VGG-19 loss.
+
+    About 3 minutes on a 2-core CPU, so it is trained once per session and shared
+    (training quality, video flicker); tests using it go in one xdist group.
+    """
+    import shutil
+
+    from styletool import Runtime, TrainRequest, TrainSettings, load_image
+    from styletool.options import make_options
+    from styletool.specs import resolve
+
+    held_out = "golden_gate"
+    painting = shared_file("images", "style", "starry_night.jpg")
+    shared_file("images", "content", f"{held_out}.jpg")
+    folder = tmp_path_factory.mktemp("starry_johnson")
+    photos = folder / "photos"
+    photos.mkdir()
+    for path in (IMAGES / "content").glob("*.jpg"):
+        if path.stem != held_out:
+            shutil.copy(path, photos / path.name)
+    runtime = Runtime(device="cpu", seed=0)
+    method = runtime.method("johnson")
+    options = make_options(resolve(runtime.registry.method("johnson").train_options),
+                           {"style_weight": 0.3, "content_layers": ["relu2_2"], "style_size": 128})
+    settings = TrainSettings(steps=200, batch_size=4, image_size=128, lr=1e-3, checkpoint_every=0, workers=0, log_every=10)
+    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=folder / "starry.safetensors",
+                           styles=[load_image(painting).pixels[None]], style_names=["starry_night"])
+    losses: list[float] = []
+    method.train(request, progress=lambda event: losses.append(sum(event.losses.values())))
+    return SimpleNamespace(model=request.output, losses=losses, held_out=held_out)
 
 
 @pytest.fixture(autouse=True)

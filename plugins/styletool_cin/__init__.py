@@ -14,6 +14,6 @@ def register_methods(register):
             load="styletool_cin.method:CinMethod",
             options="styletool_cin.options:CinOptions",
             train_options="styletool_cin.options:CinTrainOptions",
-            capabilities={"stylize", "train"},
+            capabilities={"stylize", "train", "video"},
         )
     )

@@ -74,6 +74,9 @@ class CinTask(BasicTask):
         generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
         return self.styles[int(torch.randint(len(self.styles), (), generator=generator))]
 
+    def sample(self, photo):
+        return self.model(photo, style=self.styles[0])  # the first style this run trains
+
     def loss(self, model, photos, step):
         index = self.style_for_step(step)
         return self.perceptual(model(photos, style=index), photos, self.targets[index])

@@ -116,7 +116,7 @@ class GatysMethod(Method):
                 stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
                 try:
                     result = self._optimize(start, scaled_content, styles, prepared, opts, iterations=iterations,
-                                            stage=stage, progress=progress)
+                                            stage=stage, progress=progress, preview_every=request.preview_every)
                     break
                 except (RuntimeError, MemoryError) as error:
                     if not is_out_of_memory(error):
@@ -159,7 +159,8 @@ class GatysMethod(Method):
         print(f"note: {where} {why}; stylizing at {fits} px instead (--auto-fit)", file=sys.stderr)
 
     # -- one scale ---------------------------------------------------------
-    def _optimize(self, start, content, styles, prepared: Prepared, opts: GatysOptions, *, iterations: int, stage: str, progress):
+    def _optimize(self, start, content, styles, prepared: Prepared, opts: GatysOptions, *, iterations: int, stage: str, progress,
+                  preview_every: int = 0):
         backbone = prepared.backbone
         content_loss, style_loss, tv_loss = prepared.content_loss, prepared.style_loss, prepared.tv_loss
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
@@ -198,11 +199,14 @@ class GatysMethod(Method):
             total = sum(terms.values())
             total.backward()
             evaluations += 1
-            snapshot = None
+            snapshot = preview = None
             if opts.save_every and evaluations % opts.save_every == 0:
                 snapshot = image.detach().clamp(0, 1)
+            if preview_every and (evaluations % preview_every == 0 or evaluations == 1):
+                preview = snapshot if snapshot is not None else image.detach().clamp(0, 1)
             losses = {name: float(value.detach()) for name, value in terms.items()}
-            progress(Progress(stage=stage, step=min(evaluations, iterations), total=iterations, losses=losses, image=snapshot))
+            progress(Progress(stage=stage, step=min(evaluations, iterations), total=iterations, losses=losses, image=snapshot,
+                              preview=preview))
             return total
 
         if opts.optimizer == "lbfgs":

@@ -14,6 +14,6 @@ def register_methods(register):
             load="styletool_johnson.method:JohnsonMethod",
             options="styletool_johnson.options:JohnsonOptions",
             train_options="styletool_johnson.options:JohnsonTrainOptions",
-            capabilities={"stylize", "train"},
+            capabilities={"stylize", "train", "video"},
         )
     )

@@ -15,6 +15,6 @@ def register_methods(register):
             options="styletool_metastyle.options:MetaStyleOptions",
             train_options="styletool_metastyle.options:MetaStyleTrainOptions",
             adapt_options="styletool_metastyle.options:MetaStyleAdaptOptions",
-            capabilities={"stylize", "train", "adapt"},
+            capabilities={"stylize", "train", "video", "adapt"},
         )
     )

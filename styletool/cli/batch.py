@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from styletool.errors import UsageError
+from styletool.video import VIDEO_SUFFIXES, WRITABLE_VIDEO_SUFFIXES
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 _GLOB_CHARS = set("*?[")
@@ -23,7 +24,7 @@ def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | 
     """Turn the command line's inputs into photo paths, in order, each once.
 
     - ``-`` reads paths from standard input, one per line (blank lines skipped);
-    - a folder gives the image files in it (and in its subfolders with ``recursive``);
+    - a folder gives the image and video files in it (and in its subfolders with ``recursive``);
     - a pattern with ``*``, ``?`` or ``[`` that is not itself a file is expanded
       (``**`` crosses folders with ``recursive``);
     - anything else is taken as a file; a missing one fails on its own later,
@@ -56,11 +57,11 @@ def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | 
 
 
 def images_in(folder: Path, *, recursive: bool) -> list[Path]:
-    """Image files (by suffix) in ``folder``, sorted; hidden files and folders skipped."""
+    """Image and video files (by suffix) in ``folder``, sorted; hidden files and folders skipped."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
         path for path in candidates
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
 
@@ -87,11 +88,10 @@ def output_paths(inputs: list[Path], *, output: Path | None, output_dir: Path | 
         return [output]
     if output_dir is None:
         raise UsageError("no output: give -o FILE (one input) or --output-dir DIR")
-    ext = (fmt or "png").lower()
     root = output_dir.resolve()
     paths = []
     for path in inputs:
-        fields = {"stem": path.stem, "style": style_label, "method": method, "ext": ext}
+        fields = {"stem": path.stem, "style": style_label, "method": method, "ext": _extension(path, fmt)}
         try:
             file_name = name.format(**{key: safe_name_part(value) for key, value in fields.items()})
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -104,6 +104,14 @@ def output_paths(inputs: list[Path], *, output: Path | None, output_dir: Path | 
     if len(set(paths)) != len(paths):
         raise UsageError("several inputs map to the same output name; add {stem} to --name")
     return paths
+
+
+def _extension(path: Path, fmt: str | None) -> str:
+    """{ext} of an output: --format (or png) for a photo; a video stays a video, in its own container when styletool writes it."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return suffix[1:] if suffix in WRITABLE_VIDEO_SUFFIXES else "mp4"
+    return (fmt or "png").lower()
 
 
 @dataclass

@@ -7,7 +7,7 @@ import typer
 from styletool.cli.output import print_json, print_table, stdout_console
 from styletool.options import option_infos
 from styletool.plugins import get_registry
-from styletool.specs import resolve
+from styletool.specs import CAPABILITIES, resolve
 
 
 def method_options_class(spec):
@@ -35,7 +35,7 @@ def install(app: typer.Typer) -> None:
         print_table(
             "Methods",
             ["name", "can", "plugin", "summary"],
-            [(s.name, ", ".join(c for c in ("stylize", "train", "adapt") if c in s.capabilities), s.plugin, s.summary) for s in specs],
+            [(s.name, ", ".join(c for c in CAPABILITIES if c in s.capabilities), s.plugin, s.summary) for s in specs],
         )
 
     @methods_app.command("show")

@@ -18,6 +18,7 @@ from styletool.cli.batch import Tally, expand_inputs, output_paths
 from styletool.cli.catalog import method_options_class
 from styletool.cli.progress import progress_bar
 from styletool.cli.output import print_json
+from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.errors import StyletoolError, UsageError
 from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
@@ -33,8 +34,15 @@ Examples:
 
   styletool stylize a.jpg b.jpg --style painting.jpg --output-dir out/ --iterations 300
 
+  styletool stylize clip.mp4 --method johnson --model starry.safetensors -o out.mp4 --temporal-smoothing 0.8
+
 Method options (such as --iterations for gatys) are ordinary flags after the
 photos; `styletool methods show METHOD` lists them.
+
+Videos (.mp4, .mov, .mkv, .webm, .avi) are stylized frame by frame by the
+feed-forward methods (johnson, cin, metastyle), keeping the frame rate, the
+duration and the sound; this needs the video extra (pip install
+'styletool[video]').
 """
 
 
@@ -84,6 +92,11 @@ def install(app: typer.Typer) -> None:
         fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first input that fails (default: report it and go on)."),
         batch_size: int = typer.Option(4, "--batch-size", min=1, help="Same-size photos run through a feed-forward network together."),
         json: bool = typer.Option(False, "--json", help="Print one JSON object per input on stdout."),
+        frames: Optional[str] = typer.Option(None, "--frames", metavar="A:B", help="Videos: stylize only frames A (from 0) to B, not included, e.g. 0:48 for a preview."),
+        temporal_smoothing: float = typer.Option(0.0, "--temporal-smoothing", min=0.0, max=0.99, help="Videos: blend each frame's normalization statistics with the previous frames' (0 off, 0.8 steady); lowers flicker."),
+        preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
+        port: int = typer.Option(0, "--port", help=PORT_HELP),
+        host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
     ) -> None:
         registry = get_registry()
         spec = registry.method(method)
@@ -103,10 +116,38 @@ def install(app: typer.Typer) -> None:
         if "-" in raw_inputs and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise UsageError("reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns")
         inputs = expand_inputs(raw_inputs, recursive=recursive)
-        _run(inputs, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
+        video = _video_settings(inputs, method=method, spec=spec, registry=registry, frames=frames,
+                                smoothing=temporal_smoothing, options=options)
+        _run(inputs, video=video, preview=(preview, host, port), style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
              method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
              existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
              fail_fast=fail_fast, batch_size=batch_size)
+
+
+@dataclass
+class _VideoSettings:
+    """--frames and --temporal-smoothing, checked."""
+
+    frames: Any = None
+    smoothing: float = 0.0
+
+
+def _video_settings(inputs, *, method, spec, registry, frames, smoothing, options) -> _VideoSettings:
+    """Check, before any model loads, that the method and options can stylize the videos among ``inputs``."""
+    from styletool.video import FrameRange, is_video, require_av
+
+    if not any(is_video(path) for path in inputs):
+        if frames is not None or smoothing:
+            raise UsageError("--frames and --temporal-smoothing apply to videos, and no input is a video")
+        return _VideoSettings()
+    if "video" not in spec.capabilities:
+        can = ", ".join(registry.methods_that_can("video")) or "none installed"
+        raise UsageError(f"method '{method}' is far too slow for video (it optimizes each image for minutes); "
+                         f"methods that can stylize video: {can}")
+    if smoothing and getattr(options, "compile", False):
+        raise UsageError("--temporal-smoothing runs the network eagerly; drop --compile")
+    require_av()
+    return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing)
 
 
 @dataclass
@@ -117,10 +158,11 @@ class _Job:
     out: Path
     started: float = 0.0
     image: Any = None
+    video: bool = False
 
 
 def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options,
-         existing="refuse", fail_fast=False, batch_size=1) -> None:
+         existing="refuse", fail_fast=False, batch_size=1, video=None, preview=(False, "127.0.0.1", 0)) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
     from styletool.cli.shard import GATHER_TIMEOUT
     from styletool.training import Distributed, resolve_training_device
@@ -134,20 +176,24 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
     if not dist.main:
         state.options.quiet = True  # one progress display, rank 0's
     dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
+    watch, host, port = preview
     try:
-        _run_share(inputs, dist, runtime, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
-                   method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
-                   existing=existing, fail_fast=fail_fast, batch_size=batch_size)
+        with preview_page(watch, title=f"stylize {method}", host=host, port=port, main=dist.main) as page:
+            _run_share(inputs, dist, runtime, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
+                       method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
+                       existing=existing, fail_fast=fail_fast, batch_size=batch_size, video=video or _VideoSettings(),
+                       page=page)
     finally:
         dist.teardown()
 
 
 def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json,
-               options, existing, fail_fast, batch_size) -> None:
+               options, existing, fail_fast, batch_size, video, page=None) -> None:
     """Stylize this process's share of ``inputs`` (all of them without torchrun)."""
     from styletool.cli.shard import my_share
     from styletool.images import check_output_path, load_image, output_format
     from styletool.methods import StylizeRequest
+    from styletool.video import check_video_output, is_video
 
     stylizer = runtime.method(method)
     if stylizer.needs_style and not style:
@@ -160,7 +206,10 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
         except OSError as exc:
             raise StyletoolError(f"cannot create output folder: {exc.strerror or exc}", where=output_dir) from None
     # Check every destination before any long work starts.
-    for out in outputs:
+    for path, out in zip(inputs, outputs):
+        if is_video(path):
+            check_video_output(out, source=path)
+            continue
         check_output_path(out, inputs=inputs, format=fmt)
         if bit_depth == 16 and output_format(out, fmt) not in ("PNG", "TIFF"):
             raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
@@ -179,7 +228,7 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
             if fail_fast:
                 report.finish(len(inputs))
             continue
-        jobs.append(_Job(path, out))
+        jobs.append(_Job(path, out, video=is_video(path)))
     if not jobs:
         report.finish(len(inputs))
         return
@@ -188,17 +237,22 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
     request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style],
                              model=model[0] if model else None, models=list(model),
                              # every process sees the same photos (metastyle adapts on them, identically everywhere)
-                             inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs))
+                             inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs),
+                             preview_every=1 if page is not None else 0)
     if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
         with progress_bar("prepare", quiet=state.options.quiet) as bar:
             prepared = stylizer.prepare(request, progress=bar)
     else:
         prepared = stylizer.prepare(request)
     batch = batch_size if stylizer.can_batch(request, prepared) else 1
+    if batch == 1 and any(job.video for job in jobs):
+        raise UsageError(f"with these options method '{method}' makes one picture from several (a grid or a strip), "
+                         "not one frame per frame: it cannot stylize video")
 
     def load(job: _Job) -> _Job:
         job.started = time.perf_counter()
-        job.image = _load_input(job.path, size=size, default_size=stylizer.default_size)
+        if not job.video:  # videos are decoded as they are stylized
+            job.image = _load_input(job.path, size=size, default_size=stylizer.default_size)
         return job
 
     group: list[_Job] = []
@@ -206,22 +260,26 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
     for job, error in _prefetched(load, jobs, ahead=max(2, batch)):
         if error is not None:
             if group:  # results are reported in input order
-                _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+                _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
                 group = []
             report.failed(job, error)
             if fail_fast:
                 report.finish(len(inputs))
             continue
-        if group and (len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
-            _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+        if group and (job.video or len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
+            _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
             group = []
+        if job.video:
+            _stylize_video(job, stylizer, request, prepared, runtime, report, video=video, size=size, batch=batch,
+                           fail_fast=fail_fast, total=len(inputs))
+            continue
         group.append(job)
     if group:
-        _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs))
+        _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
     report.finish(len(inputs))
 
 
-def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total) -> None:
+def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total, page=None) -> None:
     """Stylize same-size photos in one call (one photo for methods that take one), then save each."""
     import torch
 
@@ -233,7 +291,8 @@ def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit
         runtime.reseed()  # each output depends only on its own input and the seed
         content = runtime.to_device(torch.cat([job.image.pixels[None] for job in group]))
         with progress_bar(label, quiet=state.options.quiet) as bar:
-            results = stylizer.stylize(content, request, prepared, progress=snapshots.wrap(bar))
+            results = stylizer.stylize(content, request, prepared,
+                                       progress=tee(snapshots.wrap(bar), page.update if page is not None else None))
     except StyletoolError as exc:
         for job in group:
             report.failed(job, exc)
@@ -254,6 +313,30 @@ def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit
                 report.finish(total)
             continue
         report.done(job, losses=snapshots.last_losses, share=1 / len(group))
+        if page is not None:
+            page.show(result, stage=f"done: {job.out.name}")
+
+
+def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, size, batch, fail_fast, total) -> None:
+    """Stylize one video, ``batch`` frames at a time, and report it like a photo (with its frame count and flicker)."""
+    from styletool.nn.temporal import temporal_smoothing
+    from styletool.video import stylize_video
+
+    def run(frames):
+        return stylizer.stylize(frames, request, prepared)
+
+    try:
+        with temporal_smoothing(prepared, video.smoothing, method=stylizer.name) as forget, \
+                progress_bar(job.path.name, quiet=state.options.quiet) as bar:
+            result = stylize_video(job.path, job.out, run, device=runtime.device, batch_size=batch,
+                                   frames=video.frames, size=size, progress=bar, on_cut=forget)
+    except StyletoolError as exc:
+        report.failed(job, exc)
+        if fail_fast:
+            report.finish(total)
+        return
+    flicker = None if result.flicker is None else round(result.flicker, 4)
+    report.done(job, losses={}, share=1, extra={"frames": result.frames, "flicker": flicker})
 
 
 def _prefetched(load, jobs, *, ahead):
@@ -297,15 +380,16 @@ class _Reporter:
         self.dist = dist or Distributed()
         self.tally = Tally()
 
-    def _record(self, path, out, status, *, error=None, seconds=None, losses=None) -> None:
+    def _record(self, path, out, status, *, error=None, seconds=None, losses=None, extra=None) -> None:
         if self.json:
             print_json({"input": str(path), "output": str(out) if out is not None else None, "status": status,
                         "error": error, "seconds": seconds, "method": self.method, "settings": self.settings,
-                        "losses": losses or {}})
+                        "losses": losses or {}, **(extra or {})})
 
-    def done(self, job: _Job, *, losses, share: float) -> None:
+    def done(self, job: _Job, *, losses, share: float, extra: dict | None = None) -> None:
         self.tally.done += 1
-        self._record(job.path, job.out, "ok", seconds=round((time.perf_counter() - job.started) * share, 3), losses=losses)
+        self._record(job.path, job.out, "ok", seconds=round((time.perf_counter() - job.started) * share, 3), losses=losses,
+                     extra=extra)
 
     def skipped(self, path: Path, out: Path) -> None:
         self.tally.skipped += 1

@@ -9,11 +9,15 @@ import typer
 
 from styletool.cli import state
 from styletool.cli.output import print_json
+from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
 from styletool.options import parse_options
 from styletool.plugins import get_registry
 from styletool.specs import resolve
+
+# --preview: the network's picture of a fixed photo every this many steps.
+PREVIEW_EVERY = 5
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -57,6 +61,9 @@ def install(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."),
         tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Also log to this TensorBoard folder (needs the tensorboard extra)."),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+        preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
+        port: int = typer.Option(0, "--port", help=PORT_HELP),
+        host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
     ) -> None:
         registry = get_registry()
         spec = registry.method(method)
@@ -85,7 +92,7 @@ def install(app: typer.Typer) -> None:
         _run(method=method, options=options, content_dir=content_dir, paintings=paintings, output=output, model=model,
              steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
              checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume, workers=workers,
-             tensorboard=tensorboard, json=json)
+             tensorboard=tensorboard, json=json, preview=(preview, host, port))
 
 
 def _paintings_in(folder: Path | None) -> list[Path]:
@@ -100,23 +107,29 @@ def _paintings_in(folder: Path | None) -> list[Path]:
 
 
 def _run(*, method, options, content_dir, paintings, output, model, steps, batch_size, lr, lr_schedule, image_size,
-         checkpoint_every, checkpoint_dir, resume, workers, tensorboard, json) -> None:
+         checkpoint_every, checkpoint_dir, resume, workers, tensorboard, json, preview=(False, "127.0.0.1", 0)) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.images import load_image
     from styletool.methods import TrainRequest
     from styletool.training import TrainSettings
 
+    from styletool.training import Distributed
+
     runtime = state.options.runtime()
+    watch, host, port = preview
     settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
-                             checkpoint_every=checkpoint_every, workers=workers, seed=state.options.seed or 0)
+                             checkpoint_every=checkpoint_every, workers=workers, seed=state.options.seed or 0,
+                             preview_every=PREVIEW_EVERY if watch else 0)
     settings.check()
     trainer = runtime.method(method)
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in paintings]
     request = TrainRequest(options=options, settings=settings, content_dir=content_dir, output=output,
                            styles=styles, style_names=[p.stem for p in paintings], model=model, resume=resume,
                            checkpoint_dir=checkpoint_dir, tensorboard=tensorboard)
-    with progress_bar(f"train {method}", quiet=state.options.quiet) as bar:
-        result = trainer.train(request, progress=bar)
+    with preview_page(watch, title=f"train {method}: {output.name}", host=host, port=port,
+                      main=Distributed.from_environment().main) as page, \
+            progress_bar(f"train {method}", quiet=state.options.quiet) as bar:
+        result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {
         "method": method,
         "status": "interrupted" if result.interrupted else "ok",

@@ -54,6 +54,10 @@ class _FastLayer(nn.Module):
         # Tiled stylizing (styletool.nn.tiling) normalizes every tile with statistics of the whole
         # image, folded into a per-channel scale and shift.
         self.frozen: tuple[Tensor, Tensor] | None = None
+        # Video (styletool.nn.temporal): each frame's statistics are blended with the previous frames'
+        # (an exponential moving average carried across batches), so consecutive frames agree.
+        self.smoothing = 0.0
+        self.carried: tuple[Tensor, Tensor] | None = None
 
     def convolve(self, x: Tensor) -> Tensor:
         if self.upsample:
@@ -64,9 +68,27 @@ class _FastLayer(nn.Module):
         if self.frozen is not None:
             scale, shift = self.frozen
             x = x.mul_(scale[:, None, None]).add_(shift[:, None, None])
+        elif self.smoothing > 0:
+            scale, shift = self._smoothed_affine(x)
+            x = x.mul_(scale[:, :, None, None].to(x.dtype)).add_(shift[:, :, None, None].to(x.dtype))
         else:
             x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
         return x.relu_() if self.relu else x
+
+    def _smoothed_affine(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-frame scale and shift ``[N, C]`` from statistics averaged over this and earlier frames, in order."""
+        var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
+        keep = self.smoothing
+        means, variances = [], []
+        for frame_mean, frame_var in zip(mean, var):
+            if self.carried is not None and self.carried[0].shape == frame_mean.shape:
+                frame_mean = keep * self.carried[0] + (1 - keep) * frame_mean
+                frame_var = keep * self.carried[1] + (1 - keep) * frame_var
+            self.carried = (frame_mean, frame_var)
+            means.append(frame_mean)
+            variances.append(frame_var)
+        scale = self.scale.float() / torch.sqrt(torch.stack(variances) + self.eps)
+        return scale, self.shift.float() - torch.stack(means) * scale
 
     def forward(self, x: Tensor) -> Tensor:
         return self.normalize(self.convolve(x))
