@@ -4,11 +4,11 @@
 
 The clip is made from a photo in ../shared/images: a slow pan across it with
 fresh sensor-like noise in every frame (48 frames at 24 frames/s), written
-as an MP4 and stylized through the real CLI at several --temporal-smoothing
-strengths. The figure shows four consecutive frames of the input, of plain
-per-frame stylization and of smoothed stylization, and under each stylized
-row the change from the previous frame (amplified 4x): the shimmer that
-smoothing removes.
+as an MP4 and stylized through the real CLI with each --smoothing-method at
+several --temporal-smoothing strengths. The figure shows four consecutive
+frames of the input, of plain per-frame stylization and of smoothed
+stylization (both methods, 0.8), and under each stylized row the change from
+the previous frame (amplified 4x): the shimmer that smoothing removes.
 """
 
 from __future__ import annotations
@@ -75,28 +75,32 @@ def main() -> None:
         write_mp4(clip, folder / "clip.mp4")
         source = read_mp4(folder / "clip.mp4")
         results = {}
-        for strength in ("0", "0.5", "0.8", "0.9", "0.95"):
-            out = folder / f"s{strength}.mp4"
+        runs = {"plain": []}
+        for method in ("stats", "still", "both"):
+            for strength in ("0.5", "0.8", "0.9"):
+                runs[f"{method} {strength}"] = ["--temporal-smoothing", strength, "--smoothing-method", method]
+        for label, flags in runs.items():
+            out = folder / f"{label.replace(' ', '_')}.mp4"
             run = subprocess.run([sys.executable, "-m", "styletool", "-q", "stylize", str(folder / "clip.mp4"),
-                                  "--method", "johnson", "--model", str(args.model), "-o", str(out), "--json",
-                                  "--temporal-smoothing", strength], capture_output=True, text=True, check=True)
+                                  "--method", "johnson", "--model", str(args.model), "-o", str(out), "--json", *flags],
+                                 capture_output=True, text=True, check=True)
             record = json.loads(run.stdout)
-            results[strength] = read_mp4(out)
-            # The CLI's figure is measured on the frames before encoding; the decoded file's agrees closely.
-            print(f"--temporal-smoothing {strength}: flicker {record['flicker']:.3f} (decoded file: "
-                  f"{flicker(source, results[strength]):.3f}), {record['seconds']:.1f} s for {record['frames']} frames")
+            results[label] = read_mp4(out)
+            # The CLI measures flicker on the frames before encoding; the decoded file's agrees closely.
+            print(f"{label}: flicker {record['flicker']:.3f} (decoded file: {flicker(source, results[label]):.3f}), "
+                  f"{record['seconds']:.1f} s for {record['frames']} frames")
 
     picked = range(20, 24)
     change = lambda frames, t: ((frames[t] - frames[t - 1]).abs() * 4).clamp(0, 1)[None]  # noqa: E731
     rows = [
         [source[t][None] for t in picked],
-        [results["0"][t][None] for t in picked],
-        [change(results["0"], t) for t in picked],
-        [results["0.8"][t][None] for t in picked],
-        [change(results["0.8"], t) for t in picked],
+        [results["plain"][t][None] for t in picked],
+        [change(results["plain"], t) for t in picked],
+        [results["both 0.8"][t][None] for t in picked],
+        [change(results["both 0.8"], t) for t in picked],
     ]
     labels = [["input"] + [""] * 3, ["per frame"] + [""] * 3, ["change x4"] + [""] * 3,
-              ["smoothing 0.8"] + [""] * 3, ["change x4"] + [""] * 3]
+              ["--temporal-smoothing 0.8"] + [""] * 3, ["change x4"] + [""] * 3]
     grid = labelled_grid(rows, labels, cell=WIDTH)
     save_image(grid, args.out, quality=85)
     print(f"wrote {args.out}")

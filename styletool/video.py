@@ -134,13 +134,15 @@ def stylize_video(
     size: int | None = None,
     progress: ProgressCallback = ignore_progress,
     on_cut: Callable[[], None] | None = None,
+    steady: StillRegionBlend | None = None,
 ) -> VideoResult:
     """Stylize ``source`` into ``destination`` with ``run`` (``[N, 3, H, W]`` frames in [0, 1] -> same shape).
 
     Frames go through ``run`` ``batch_size`` at a time, in order (temporal
     smoothing relies on it). ``on_cut`` is called before the first frame of
     each new shot (a hard cut between consecutive frames), with the frames
-    before the cut already through ``run``.
+    before the cut already through ``run``. ``steady`` post-processes the
+    stylized frames, in order (and is reset at cuts too).
     """
     from styletool.images import _new_file_mode
     from styletool.metrics import FlickerMeter
@@ -164,7 +166,7 @@ def stylize_video(
                 raise StyletoolError("no video stream in the file", where=source)
             try:
                 with av.open(str(temp), "w", format=container) as out:
-                    job = _Job(av, source, source_file, out, run, flicker=FlickerMeter(), on_cut=on_cut, device=device,
+                    job = _Job(av, source, source_file, out, run, flicker=FlickerMeter(), on_cut=_both(on_cut, steady), steady=steady, device=device,
                                batch_size=batch_size, frames=frames, size=size, codec=codec,
                                codec_options=codec_options, audio_codec=audio_codec, progress=progress)
                     job.run()
@@ -181,10 +183,62 @@ def stylize_video(
     return VideoResult(frames=job.written, seconds=time.perf_counter() - started, flicker=job.flicker.value)
 
 
+def _both(on_cut: Callable[[], None] | None, steady: StillRegionBlend | None) -> Callable[[], None] | None:
+    if steady is None:
+        return on_cut
+
+    def reset() -> None:
+        steady.reset()
+        if on_cut is not None:
+            on_cut()
+
+    return reset
+
+
+class StillRegionBlend:
+    """Steady output where the picture stands still: keep part of the previous output frame there.
+
+    Where the input frame did not change from the previous one (compared
+    after a 5x5 blur, so sensor noise does not count as change), the output
+    frame becomes ``strength`` parts the previous output frame and the rest
+    the new one; where the input changed (something moved), the new output
+    is taken as it is, so moving things leave no trails. Applied in order it
+    is a running average over the frames in which a pixel stays still, which
+    is what removes the shimmer of texture re-painted from frame to frame.
+    """
+
+    # Blurred input change (in [0, 1]) at which a pixel counts as moving: the weight of the past falls
+    # off as exp(-(change / TOLERANCE)^2), so 2% noise (0.004 after the blur) keeps nearly all of it
+    # and a moving edge (0.1 and more) none.
+    TOLERANCE = 0.03
+
+    def __init__(self, strength: float):
+        self.strength = strength
+        self.previous: tuple[Tensor, Tensor] | None = None  # (blurred input, output) of the last frame
+
+    def reset(self) -> None:
+        self.previous = None
+
+    def __call__(self, content: Tensor, styled: Tensor) -> Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        blurred = F.avg_pool2d(content, 5, stride=1, padding=2, count_include_pad=False)
+        frames = []
+        for still, frame in zip(blurred, styled):
+            if self.previous is not None and self.previous[0].shape == still.shape:
+                change = (still - self.previous[0]).abs().amax(dim=0, keepdim=True)
+                keep = self.strength * torch.exp(-((change / self.TOLERANCE) ** 2))
+                frame = keep * self.previous[1] + (1 - keep) * frame
+            self.previous = (still, frame)
+            frames.append(frame)
+        return torch.stack(frames)
+
+
 class _Job:
     """One video on its way through: demux, decode, stylize in batches, encode, mux."""
 
-    def __init__(self, av, source: Path, source_file, out, run, *, flicker, on_cut, device, batch_size, frames: FrameRange, size,
+    def __init__(self, av, source: Path, source_file, out, run, *, flicker, on_cut, steady, device, batch_size, frames: FrameRange, size,
                  codec, codec_options, audio_codec, progress):
         self.av, self.source, self.out, self.run_network = av, source, out, run
         self.device, self.batch_size, self.frames, self.size = device, batch_size, frames, size
@@ -216,6 +270,7 @@ class _Job:
         self.total = self._frame_count()
         self.flicker = flicker
         self.on_cut = on_cut
+        self.steady = steady
         self.last_thumbnail: Tensor | None = None  # of the previous batch's last frame, for cut detection
         self.clock = time.perf_counter()
 
@@ -314,7 +369,8 @@ class _Job:
         for start, stop, new_shot in self._shots(content):
             if new_shot:
                 self.on_cut()  # a new shot: its statistics owe nothing to the last one's
-            pieces.append(self.run_network(content[start:stop]).float().clamp(0, 1))
+            piece = self.run_network(content[start:stop]).float().clamp(0, 1)
+            pieces.append(piece if self.steady is None else self.steady(content[start:stop], piece))
         styled = torch.cat(pieces)
         if styled.shape[-2:] != content.shape[-2:]:
             raise StyletoolError("the method returned frames of another size; it cannot stylize video", where=self.source)

@@ -24,6 +24,7 @@ from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
 
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
+SMOOTHING_METHODS = ("both", "stats", "still")
 GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
 HELP = """Stylize photos with a painting's style.
@@ -93,7 +94,8 @@ def install(app: typer.Typer) -> None:
         batch_size: int = typer.Option(4, "--batch-size", min=1, help="Same-size photos run through a feed-forward network together."),
         json: bool = typer.Option(False, "--json", help="Print one JSON object per input on stdout."),
         frames: Optional[str] = typer.Option(None, "--frames", metavar="A:B", help="Videos: stylize only frames A (from 0) to B, not included, e.g. 0:48 for a preview."),
-        temporal_smoothing: float = typer.Option(0.0, "--temporal-smoothing", min=0.0, max=0.99, help="Videos: blend each frame's normalization statistics with the previous frames' (0 off, 0.8 steady); lowers flicker."),
+        temporal_smoothing: float = typer.Option(0.0, "--temporal-smoothing", min=0.0, max=0.99, help="Videos: how much of the past each frame keeps, against flicker (0 off, 0.8 steady); see --smoothing-method."),
+        smoothing_method: str = typer.Option("both", "--smoothing-method", help="Videos: 'stats' averages the network's normalization statistics over frames, 'still' blends the output where the picture stands still, 'both' does both."),
         preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
         port: int = typer.Option(0, "--port", help=PORT_HELP),
         host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
@@ -117,7 +119,7 @@ def install(app: typer.Typer) -> None:
             raise UsageError("reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns")
         inputs = expand_inputs(raw_inputs, recursive=recursive)
         video = _video_settings(inputs, method=method, spec=spec, registry=registry, frames=frames,
-                                smoothing=temporal_smoothing, options=options)
+                                smoothing=temporal_smoothing, smoothing_method=smoothing_method, options=options)
         _run(inputs, video=video, preview=(preview, host, port), style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
              method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
              existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
@@ -126,16 +128,19 @@ def install(app: typer.Typer) -> None:
 
 @dataclass
 class _VideoSettings:
-    """--frames and --temporal-smoothing, checked."""
+    """--frames, --temporal-smoothing and --smoothing-method, checked."""
 
     frames: Any = None
     smoothing: float = 0.0
+    method: str = "both"
 
 
-def _video_settings(inputs, *, method, spec, registry, frames, smoothing, options) -> _VideoSettings:
+def _video_settings(inputs, *, method, spec, registry, frames, smoothing, smoothing_method="both", options) -> _VideoSettings:
     """Check, before any model loads, that the method and options can stylize the videos among ``inputs``."""
     from styletool.video import FrameRange, is_video, require_av
 
+    if smoothing_method not in SMOOTHING_METHODS:
+        raise UsageError(f"--smoothing-method must be one of {', '.join(SMOOTHING_METHODS)}, not '{smoothing_method}'")
     if not any(is_video(path) for path in inputs):
         if frames is not None or smoothing:
             raise UsageError("--frames and --temporal-smoothing apply to videos, and no input is a video")
@@ -144,10 +149,11 @@ def _video_settings(inputs, *, method, spec, registry, frames, smoothing, option
         can = ", ".join(registry.methods_that_can("video")) or "none installed"
         raise UsageError(f"method '{method}' is far too slow for video (it optimizes each image for minutes); "
                          f"methods that can stylize video: {can}")
-    if smoothing and getattr(options, "compile", False):
-        raise UsageError("--temporal-smoothing runs the network eagerly; drop --compile")
+    if smoothing and smoothing_method != "still" and getattr(options, "compile", False):
+        raise UsageError("--temporal-smoothing with --smoothing-method stats or both runs the network eagerly; "
+                         "drop --compile (or use --smoothing-method still)")
     require_av()
-    return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing)
+    return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing, method=smoothing_method)
 
 
 @dataclass
@@ -319,17 +325,20 @@ def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit
 
 def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, size, batch, fail_fast, total) -> None:
     """Stylize one video, ``batch`` frames at a time, and report it like a photo (with its frame count and flicker)."""
-    from styletool.nn.temporal import temporal_smoothing
-    from styletool.video import stylize_video
+    from styletool.nn.temporal import smoothable_layers, temporal_smoothing
+    from styletool.video import StillRegionBlend, stylize_video
 
     def run(frames):
         return stylizer.stylize(frames, request, prepared)
 
     try:
-        with temporal_smoothing(prepared, video.smoothing, method=stylizer.name) as forget, \
+        # "both" smooths statistics where the method has instance-normalized networks; "stats" insists on it.
+        stats = video.smoothing if video.method == "stats" or (video.method == "both" and smoothable_layers(prepared)) else 0.0
+        steady = StillRegionBlend(video.smoothing) if video.smoothing and video.method != "stats" else None
+        with temporal_smoothing(prepared, stats, method=stylizer.name) as forget, \
                 progress_bar(job.path.name, quiet=state.options.quiet) as bar:
             result = stylize_video(job.path, job.out, run, device=runtime.device, batch_size=batch,
-                                   frames=video.frames, size=size, progress=bar, on_cut=forget)
+                                   frames=video.frames, size=size, progress=bar, on_cut=forget, steady=steady)
     except StyletoolError as exc:
         report.failed(job, exc)
         if fail_fast:
