@@ -173,8 +173,8 @@ def test_still_region_blend_steadies_what_stands_still_and_leaves_what_moves():
 def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johnson, tmp_path):
     """A moving pattern with noise through the real starry_night model: plain, and each --smoothing-method at 0.9.
 
-    Measured (CI): flicker 2.64 plain; statistics alone 2.64 (no help with this model); still-region
-    blending and both about half. Figures of a more natural clip are in docs/video.md.
+    Measured: flicker 2.43 plain, 2.41 statistics alone (2.64 and 2.64 on another machine: no real help
+    with this model), 0.99 still-region blending, 1.01 both. A more natural clip's figures: docs/video.md.
     """
     clip_file = write_clip(tmp_path / "clip.mp4", moving_pattern(noise=0.01))
     figures = {}
