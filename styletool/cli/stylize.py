@@ -147,8 +147,8 @@ def _video_settings(inputs, *, method, spec, registry, frames, smoothing, smooth
         return _VideoSettings()
     if "video" not in spec.capabilities:
         can = ", ".join(registry.methods_that_can("video")) or "none installed"
-        raise UsageError(f"method '{method}' is far too slow for video (it optimizes each image for minutes); "
-                         f"methods that can stylize video: {can}")
+        # Gatys, for one, optimizes every picture for minutes: hours for a few seconds of video.
+        raise UsageError(f"method '{method}' cannot stylize video at a useful speed; methods that can: {can}")
     if smoothing and smoothing_method != "still" and getattr(options, "compile", False):
         raise UsageError("--temporal-smoothing with --smoothing-method stats or both runs the network eagerly; "
                          "drop --compile (or use --smoothing-method still)")
