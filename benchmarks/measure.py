@@ -13,17 +13,24 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def best_of(run, device: torch.device, repeats: int) -> float:
-    """Seconds of the fastest of ``repeats`` calls of ``run``, after one warm-up call."""
-    run()  # allocations, compiled kernels, caches
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+def best_of_interleaved(runs: dict, device: torch.device, repeats: int) -> dict[str, float]:
+    """Seconds of the fastest call of each of ``runs`` (label: function), called in turn ``repeats`` times.
+
+    Each is called once first as a warm-up. Taking turns means a stretch of
+    load from elsewhere on a shared machine slows every contender alike
+    rather than the one that happened to be running.
+    """
+    for run in runs.values():
         run()
-        sync(device)
-        times.append(time.perf_counter() - started)
-    return min(times)
+    sync(device)
+    best = {label: float("inf") for label in runs}
+    for _ in range(repeats):
+        for label, run in runs.items():
+            started = time.perf_counter()
+            run()
+            sync(device)
+            best[label] = min(best[label], time.perf_counter() - started)
+    return best
 
 
 def _status_bytes(field: str) -> int:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from networks import trained_like
 from styletool import TransformerNet, for_inference
 from styletool.nn.inference import subpixel_upsample_conv, subpixel_weights
+from styletool.nn.kernels import memory_format
 
 
 @pytest.mark.parametrize("size", [(37, 53), (64, 64), (130, 97), (5, 9)])
@@ -40,16 +41,19 @@ def test_fast_network_needs_the_right_style_argument():
         for_inference(TransformerNet(), style=0)
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("shape", [(1, 4, 5, 7), (2, 3, 1, 1), (1, 2, 6, 6)])
-def test_subpixel_convolution_equals_upsample_then_convolve(shape):
+def test_subpixel_convolution_equals_upsample_then_convolve(shape, layout):
     torch.manual_seed(1)
     x = torch.randn(*shape)
     weight, bias = torch.randn(5, shape[1], 3, 3), torch.randn(5)
     upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
     # Reflection padding of a 2x2 upsampled single pixel is defined (pad 1 < size 2).
     expected = F.conv2d(F.pad(upsampled, (1, 1, 1, 1), mode="reflect"), weight, bias)
+    x = x.contiguous(memory_format=layout)
     got = subpixel_upsample_conv(x, subpixel_weights(weight), bias.repeat(4), 5)
     assert torch.allclose(got, expected, atol=1e-5)
+    assert memory_format(got) == memory_format(x)  # the layers keep the layout they are given
 
 
 @pytest.mark.slow

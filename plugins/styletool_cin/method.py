@@ -104,7 +104,7 @@ class CinMethod(Method):
         names = model.styles or [str(i) for i in range(net.num_styles)]
         # One fast network per style asked for: the style (or blend) is folded into its weights.
         styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
-        networks = [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile) for style in styles]
+        networks = [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile, int8=opts.int8) for style in styles]
         return CinPrepared(networks=networks, names=names)
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:

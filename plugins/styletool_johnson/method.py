@@ -57,7 +57,7 @@ class JohnsonMethod(Method):
             raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
         opts: JohnsonOptions = request.options or JohnsonOptions()
         net, _ = load_transformer(request.model, method=self.name)
-        return fast_network(net, device=self.runtime.device, compile=opts.compile)
+        return fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
         return True

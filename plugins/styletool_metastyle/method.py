@@ -169,7 +169,7 @@ class MetaStyleMethod(Method):
                 raise UsageError("this is a meta-trained model: give one --style PAINTING to adapt it to "
                                  "(or adapt once with `styletool adapt` and stylize with the adapted model)", where=models[0])
             net = self._adapted_for_stylize(models[0], request, opts, progress)
-        return [fast_network(net, device=self.runtime.device, compile=opts.compile)]
+        return [fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)]
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
         return len(prepared) == 1  # a strip of blends is one picture per photo
@@ -199,7 +199,7 @@ class MetaStyleMethod(Method):
                 raise UsageError(f"{len(nets)} --model files given: say how to blend them with --mix "
                                  f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N")
             mixes = [parse_mix(opts.mix, len(nets))]
-        return [fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile) for mix in mixes]
+        return [fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile, int8=opts.int8) for mix in mixes]
 
     def _adapted_for_stylize(self, meta_path: Path, request: StylizeRequest, opts: MetaStyleOptions, progress) -> TransformerNet:
         """Adapt the meta-model to the painting, or take the adaptation from the cache."""

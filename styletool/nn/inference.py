@@ -17,9 +17,15 @@ about 1e-5 (tests check it):
   to 27 channels (one group of 3 per column offset), then 9 shifted sums.
 * Normalization and ReLU run in place; a style (or blend of styles) of a
   conditional network is folded into plain per-channel scale and shift.
+* On the CPU everything runs channels-last, the layout oneDNN's convolutions
+  work in (the plain network pays a layout conversion around every
+  convolution), with padding and normalization statistics written for that
+  layout (:mod:`styletool.nn.kernels`).
 
-On a 2-core CPU the result is about 1.35x the plain eager network at 256-1024 px
-(``python -m benchmarks --only feedforward``; docs/performance.md).
+Optionally (``int8=True``, the ``--int8`` option) the convolutions run in
+8-bit integers on x86 CPUs (:mod:`styletool.nn.int8`); that is not exact.
+
+Measured speeds are in docs/performance.md (``python -m benchmarks --only feedforward``).
 """
 
 from __future__ import annotations
@@ -28,15 +34,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from styletool.errors import UsageError
+from styletool.nn.int8 import Int8Conv2d, require_int8
+from styletool.nn.kernels import channel_moments, memory_format, pad2d
 from styletool.nn.transformer import ConditionalInstanceNorm2d, TransformerNet, _ConvNorm, pad_to_multiple_of_4
 
 
 class _FastLayer(nn.Module):
     """Convolution (plain, strided or sub-pixel upsampling), instance norm with fixed affine, optional ReLU."""
 
-    def __init__(self, layer: _ConvNorm, style: Tensor | None):
+    def __init__(self, layer: _ConvNorm, style: Tensor | None, *, int8: bool = False):
         super().__init__()
         conv = layer.conv
+        if int8 and layer.upsample:
+            raise ValueError("upsampling layers stay in floating point")
         self.upsample = layer.upsample
         self.stride = conv.stride[0]
         self.pad = conv.kernel_size[0] // 2
@@ -47,6 +58,7 @@ class _FastLayer(nn.Module):
             weight, bias = subpixel_weights(weight), bias.repeat(4)
         self.register_buffer("weight", weight.clone())
         self.register_buffer("bias", bias.clone())
+        self.int8: Int8Conv2d | None = Int8Conv2d(weight, bias, self.stride) if int8 else None
         scale, shift = _norm_affine(layer.norm.norm, style)
         self.register_buffer("scale", scale)
         self.register_buffer("shift", shift)
@@ -62,7 +74,9 @@ class _FastLayer(nn.Module):
     def convolve(self, x: Tensor) -> Tensor:
         if self.upsample:
             return subpixel_upsample_conv(x, self.weight, self.bias, self.out_channels)
-        return F.conv2d(F.pad(x, (self.pad,) * 4, mode="reflect"), self.weight, self.bias, stride=self.stride)
+        if self.int8 is not None:
+            return self.int8(x, pad=self.pad, mode="reflect")
+        return F.conv2d(pad2d(x, self.pad, "reflect"), self.weight, self.bias, stride=self.stride)
 
     def normalize(self, x: Tensor) -> Tensor:
         if self.frozen is not None:
@@ -71,13 +85,19 @@ class _FastLayer(nn.Module):
         elif self.smoothing > 0:
             scale, shift = self._smoothed_affine(x)
             x = x.mul_(scale[:, :, None, None].to(x.dtype)).add_(shift[:, :, None, None].to(x.dtype))
+        elif x.device.type == "cpu" and not torch.compiler.is_compiling():
+            # PyTorch's own instance norm computes its statistics in a slow single pass on the CPU
+            # (torch.compile generates its own code for it, which is fast).
+            mean, var = channel_moments(x)
+            scale = self.scale[:, None, None] * torch.rsqrt(var + self.eps)
+            x = x.mul_(scale.to(x.dtype)).add_((self.shift[:, None, None] - mean * scale).to(x.dtype))
         else:
             x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
         return x.relu_() if self.relu else x
 
     def _smoothed_affine(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Per-frame scale and shift ``[N, C]`` from statistics averaged over this and earlier frames, in order."""
-        var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False)
+        mean, var = (moment.flatten(1) for moment in channel_moments(x))
         keep = self.smoothing
         means, variances = [], []
         for frame_mean, frame_var in zip(mean, var):
@@ -108,7 +128,7 @@ class _FastHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         pad = self.kw // 2
-        x = F.pad(x, (pad,) * 4, mode="reflect")
+        x = pad2d(x, pad, "reflect")
         partial = F.conv2d(x, self.columns)  # [N, kw*out, H, W + kw - 1]
         width = partial.shape[-1] - self.kw + 1
         out = partial[:, : self.out, :, :width] + self.bias
@@ -121,33 +141,51 @@ class InferenceTransformer(nn.Module):
     """The same function as a trained :class:`TransformerNet` (one style fixed), computed faster.
 
     Build it with :func:`for_inference`; it holds no trainable parameters.
+    ``channels_last`` runs every layer in that memory layout (what the CPU
+    wants); ``int8`` runs the convolutions in 8-bit integers (x86 CPUs).
     """
 
-    def __init__(self, net: TransformerNet, style: Tensor | None = None):
+    def __init__(self, net: TransformerNet, style: Tensor | None = None, *, channels_last: bool = False,
+                 int8: bool = False):
         super().__init__()
-        self.encoder = nn.ModuleList([_FastLayer(layer, style) for layer in net.encoder])
+        self.channels_last = channels_last or int8  # oneDNN's integer convolutions work channels-last
+        self.int8 = int8
+        self.encoder = nn.ModuleList([_FastLayer(layer, style, int8=int8) for layer in net.encoder])
         self.residuals = nn.ModuleList(
-            [nn.ModuleList([_FastLayer(block.first, style), _FastLayer(block.second, style)]) for block in net.residuals]
+            [nn.ModuleList([_FastLayer(block.first, style, int8=int8), _FastLayer(block.second, style, int8=int8)])
+             for block in net.residuals]
         )
+        # The upsampling decoder and the head stay in floating point even with int8: their rounding
+        # errors reach the pixels almost directly (in int8 they alone take the output from about 49 dB
+        # to 39 dB PSNR against fp32), and they are a small part of the work.
         self.decoder = nn.ModuleList([_FastLayer(layer, style) for layer in net.decoder])
         self.head = _FastHead(net.head[1])
+
+    def to_layout(self, x: Tensor) -> Tensor:
+        """``x`` in the memory layout the layers run in (they keep whatever layout they are given)."""
+        return x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
 
     def forward(self, image: Tensor) -> Tensor:
         height, width = image.shape[-2:]
         x = pad_to_multiple_of_4(image)
         if min(x.shape[-2:]) < 8:  # the 9x9 and strided layers need room: tiny images are replicated out to 8 px
             x = F.pad(x, (0, max(0, 8 - x.shape[-1]), 0, max(0, 8 - x.shape[-2])), mode="replicate")
+        x = self.to_layout(x)
         for layer in self.encoder:
             x = layer(x)
         for first, second in self.residuals:
             x = x + second(first(x))
         for layer in self.decoder:
             x = layer(x)
-        return self.head(x)[..., :height, :width]
+        return self.head(x)[..., :height, :width].contiguous()
 
 
-def for_inference(net: TransformerNet, style: int | Tensor | None = None) -> InferenceTransformer:
-    """The fast inference form of ``net``; a conditional network needs ``style`` (an index or ``[num_styles]`` weights)."""
+def for_inference(net: TransformerNet, style: int | Tensor | None = None, *, int8: bool = False) -> InferenceTransformer:
+    """The fast inference form of ``net``; a conditional network needs ``style`` (an index or ``[num_styles]`` weights).
+
+    On the CPU it runs channels-last. ``int8`` runs the convolutions in 8-bit
+    integers (x86 CPUs only; raises :class:`styletool.UsageError` elsewhere).
+    """
     weights = None
     if net.conditional:
         if style is None:
@@ -155,12 +193,15 @@ def for_inference(net: TransformerNet, style: int | Tensor | None = None) -> Inf
         weights = net.style_weights(style, 1, like=net.head[1].weight)[0]
     elif style is not None:
         raise ValueError("this network holds one style; do not pass style=")
-    fast = InferenceTransformer(net, weights)
-    return fast.to(net.head[1].weight.device).eval()
+    device = net.head[1].weight.device
+    if int8:
+        require_int8(device)
+    fast = InferenceTransformer(net, weights, channels_last=device.type == "cpu", int8=int8)
+    return fast.to(device).eval()
 
 
 def fast_network(net: TransformerNet, *, device: torch.device, style: int | Tensor | None = None,
-                 compile: bool = False) -> nn.Module:
+                 compile: bool = False, int8: bool = False) -> nn.Module:
     """What feed-forward methods stylize with: :func:`for_inference` on ``device``, optionally compiled.
 
     ``torch.compile`` fuses the padding, normalization and activation passes
@@ -168,7 +209,10 @@ def fast_network(net: TransformerNet, *, device: torch.device, style: int | Tens
     and once more on the first image of a second size (after which the
     compiled code takes any size), so it is the user's choice (``--compile``).
     """
-    fast = for_inference(net.to(device), style)
+    if compile and int8:
+        # Each call picks its own integer scales, which the compiler would specialize on and recompile for.
+        raise UsageError("--int8 and --compile do not combine; pick one (--int8 is the faster on a CPU)")
+    fast = for_inference(net.to(device), style, int8=int8)
     return torch.compile(fast) if compile else fast
 
 
@@ -191,11 +235,19 @@ def subpixel_weights(weight: Tensor) -> Tensor:
 
 
 def subpixel_upsample_conv(x: Tensor, weight: Tensor, bias: Tensor, out_channels: int) -> Tensor:
-    """``conv3x3(reflect_pad(upsample2x(x)))`` from the phase kernels of :func:`subpixel_weights`."""
+    """``conv3x3(reflect_pad(upsample2x(x)))`` from the phase kernels of :func:`subpixel_weights`, in ``x``'s layout."""
     n, _, h, w = x.shape
     # Each phase's 2x2 window starts one pixel up/left (phase 0) or at the pixel (phase 1):
     # one convolution over the replicate-padded input gives both, offset by one.
-    phases = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias)  # [n, 4*out, h+1, w+1]
+    phases = F.conv2d(pad2d(x, 1, "replicate"), weight, bias)  # [n, 4*out, h+1, w+1]
+    channels_last = memory_format(x) == torch.channels_last
+    if channels_last:  # build [n, h, 2, w, 2, c] in memory, seen as [n, c, 2h, 2w] channels-last
+        grid = x.new_empty(n, h, 2, w, 2, out_channels)
+        phase = lambda k, row, col: phases[:, k : k + out_channels, row : row + h, col : col + w].permute(0, 2, 3, 1)
+        for row in (0, 1):
+            for col in (0, 1):
+                grid[:, :, row, :, col] = phase((2 * row + col) * out_channels, row, col)
+        return grid.view(n, 2 * h, 2 * w, out_channels).permute(0, 3, 1, 2)
     out = x.new_empty(n, out_channels, h, 2, w, 2)
     for row in (0, 1):
         for col in (0, 1):

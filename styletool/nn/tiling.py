@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from styletool.nn.inference import InferenceTransformer
+from styletool.nn.kernels import memory_format
 from styletool.nn.transformer import pad_to_multiple_of_4
 
 BYTES_PER_PIXEL = 520  # measured peak of the fast network on a CPU (fp32), per input pixel
@@ -106,7 +107,7 @@ def stylize_tiled(network: InferenceTransformer, image: Tensor, *, tile: int = D
 @torch.no_grad()
 def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, context: int) -> Tensor:
     height, width = image.shape[-2:]
-    x = pad_to_multiple_of_4(image)
+    x = network.to_layout(pad_to_multiple_of_4(image))
     full_h, full_w = x.shape[-2:]
     encoder, decoder = list(network.encoder), list(network.decoder)
     spans = [1, 2, 4]  # input pixels per pixel of each encoder layer's output
@@ -121,7 +122,8 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
                 moments.add(layer.convolve(h)[(..., *_scaled(core, origin, 1 / spans[k]))])
             moments.freeze(layer)
         # The quarter-resolution trunk, assembled from encoded tiles, then the residual blocks on all of it.
-        trunk = x.new_empty(1, encoder[-1].out_channels, full_h // 4, full_w // 4)
+        trunk = torch.empty((1, encoder[-1].out_channels, full_h // 4, full_w // 4), dtype=x.dtype, device=x.device,
+                            memory_format=memory_format(x))
         for window, core, origin in _tiles(full_h, full_w, tile, context, 4):
             h = x[(..., *window)]
             for layer in encoder:
