@@ -122,6 +122,59 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
     return figures, rows
 
 
+def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
+    """Half precision, memory layout and graph capture: which of them pay off on this device, at ``size`` x ``size``.
+
+    Each variant is styletool's fast network (:func:`styletool.for_inference`)
+    under autocast, taking turns with the plain fp32 network. On a GPU this
+    is what decides fp16 or bf16, channels-last or not, and whether CUDA
+    graphs (``torch.compile(mode="reduce-overhead")``, when ``graphs``) are
+    worth it; 512x512 is the size the MetaStyle paper times (14.5 ms on its
+    2018 GPU). On a CPU only bf16 runs (PyTorch has no fast fp16 there).
+    """
+    from styletool import for_inference
+
+    photo = resize_longest(load_image(CONTENT).pixels[None], round(size * 1.5))  # chicago is 3:2
+    left = (photo.shape[-1] - size) // 2
+    image = runtime.to_device(photo[..., :size, left : left + size].contiguous())
+    plain = net.to(runtime.device).eval()
+    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16} if runtime.device.type == "cuda" else {"bf16": torch.bfloat16}
+
+    def under_autocast(network, dtype):
+        def call():
+            with torch.inference_mode(), torch.autocast(runtime.device.type, dtype=dtype):
+                return network(image).float().clamp(0, 1)
+        return call
+
+    variants = {}
+    for name, dtype in dtypes.items():
+        for layout, channels_last in (("NCHW", False), ("channels-last", True)):
+            variants[f"{name}, {layout}"] = under_autocast(for_inference(net, channels_last=channels_last), dtype)
+            if graphs and name == "fp16":
+                captured = torch.compile(for_inference(net, channels_last=channels_last), mode="reduce-overhead")
+                variants[f"{name}, {layout}, compiled with CUDA graphs"] = under_autocast(captured, dtype)
+
+    def run_plain():
+        with torch.inference_mode():
+            return plain(image).clamp(0, 1)
+
+    expected = run_plain()
+    figures = {}
+    for label, run_variant in variants.items():
+        started = time.perf_counter()
+        got = run_variant()  # compiles and captures, for the graph variants
+        first_call = time.perf_counter() - started
+        mse = float((got - expected).square().mean())
+        best = best_of_interleaved({"plain": run_plain, "ours": run_variant}, runtime.device, repeats)
+        figures[label] = {"ms": best["ours"] * 1e3, "plain_ms": best["plain"] * 1e3,
+                          "speedup": best["plain"] / best["ours"], "first_call_s": first_call,
+                          "psnr_db": None if mse == 0 else -10 * math.log10(mse)}
+    rows = [f"| johnson inference {size}x{size}, {label} | {v['ms']:.2f} ms | {v['plain_ms']:.2f} ms (plain eager fp32) "
+            f"| {v['speedup']:.2f}x (PSNR {v['psnr_db'] or float('inf'):.1f} dB; first call {v['first_call_s']:.1f} s) |"
+            for label, v in figures.items()]
+    return figures, rows
+
+
 def run(runtime, *, quick: bool, log):
     import tempfile
     from pathlib import Path
@@ -132,6 +185,10 @@ def run(runtime, *, quick: bool, log):
         figures, rows = inference(runtime, sizes, repeats=1 if quick else 5, workdir=Path(folder), compile_sizes=compile_sizes)
         for size, values in figures.items():
             log(f"{size}px: {values}")
+    torch.manual_seed(0)
+    half, half_rows = reduced_precision(runtime, TransformerNet(), repeats=1 if quick else 5, size=64 if quick else 512,
+                                        graphs=runtime.device.type == "cuda" and not quick)
+    log(f"reduced precision: {half}")
     table = "\n".join(["### Feed-forward inference (johnson; cin runs the same network)", "",
-                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows])
-    return {"inference": figures}, table
+                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows, *half_rows])
+    return {"inference": figures, "reduced_precision": half}, table

@@ -33,6 +33,9 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
         assert values["styletool_peak_mb"] is not None and values["plain_peak_mb"] is not None
         if "styletool --int8" in values:  # x86 CPUs: not exact, but the same picture
             assert values["styletool --int8"]["psnr_db"] > 30 and values["styletool --int8"]["speedup"] > 0
+    for label, values in figures["feedforward"]["reduced_precision"].items():  # bf16 on a CPU, both layouts
+        assert values["speedup"] > 0 and values["psnr_db"] > 20, label
+    assert {"bf16, NCHW", "bf16, channels-last"} <= set(figures["feedforward"]["reduced_precision"])
     for values in figures["gatys"]["seconds_per_iteration"].values():
         assert values["styletool_s"] > 0 and values["plain_s"] > 0 and values["styletool_peak_mb"] is not None
     for name in ("johnson", "cin"):

