@@ -69,6 +69,23 @@ def test_styles_by_index_or_name_and_a_mix_between_two(trained):
     assert (mix - a).abs().mean() < gap and (mix - b).abs().mean() < gap
 
 
+def test_int8_reaches_every_network_of_a_mix(trained):
+    from styletool.nn.int8 import int8_unavailable
+    from styletool.nn.temporal import smoothable_layers
+
+    if int8_unavailable(torch.device("cpu")):
+        pytest.skip("this PyTorch has no oneDNN integer convolutions")
+    method, path = trained
+    opts = make_options(resolve(method.runtime.registry.method("cin").options), {"style_mix": "red=1,blue=1", "int8": True})
+    request = StylizeRequest(options=opts, model=path)
+    prepared = method.prepare(request)
+    layers = smoothable_layers(prepared)
+    assert layers and sum(layer.int8 is not None for layer in layers) == 13  # encoder and residual blocks
+    photo = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(9))
+    exact = stylize(method, path, photo, style_mix="red=1,blue=1")
+    assert (method.stylize(photo, request, prepared) - exact).abs().mean() < 0.02
+
+
 def test_all_styles_contact_sheet(trained):
     method, path = trained
     photo = torch.rand(1, 3, 20, 30)

@@ -142,14 +142,14 @@ class InferenceTransformer(nn.Module):
 
     Build it with :func:`for_inference`; it holds no trainable parameters.
     ``channels_last`` runs every layer in that memory layout (what the CPU
-    wants); ``int8`` runs the convolutions in 8-bit integers (x86 CPUs).
+    wants); ``int8`` runs the encoder's and the residual blocks'
+    convolutions in 8-bit integers (x86 CPUs).
     """
 
     def __init__(self, net: TransformerNet, style: Tensor | None = None, *, channels_last: bool = False,
                  int8: bool = False):
         super().__init__()
         self.channels_last = channels_last or int8  # oneDNN's integer convolutions work channels-last
-        self.int8 = int8
         self.encoder = nn.ModuleList([_FastLayer(layer, style, int8=int8) for layer in net.encoder])
         self.residuals = nn.ModuleList(
             [nn.ModuleList([_FastLayer(block.first, style, int8=int8), _FastLayer(block.second, style, int8=int8)])
@@ -186,7 +186,7 @@ def for_inference(net: TransformerNet, style: int | Tensor | None = None, *, int
 
     ``channels_last`` picks the memory layout; by default channels-last on
     the CPU (measured faster there) and PyTorch's default elsewhere. ``int8``
-    runs the convolutions in 8-bit integers (x86 CPUs only; raises
+    runs most convolutions in 8-bit integers (x86 CPUs only; raises
     :class:`styletool.UsageError` elsewhere).
     """
     weights = None
