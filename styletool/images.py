@@ -427,12 +427,20 @@ def check_output_path(
     """
     path = Path(path)
     output_format(path, format)
+    check_destination(path, inputs=inputs, error=ImageError)
+
+
+def check_destination(path: Path, *, inputs: Iterable[str | os.PathLike], error: type[Exception]) -> None:
+    """Raise ``error`` (naming ``path``) if a file cannot be written at ``path`` without clobbering one of ``inputs``.
+
+    Shared by images and videos; each checks its own format first.
+    """
     if path.is_dir():
-        raise ImageError("is a directory", where=path)
-    _check_folder_exists(path)
-    folder = path.parent
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ImageError(f"folder {folder} is not writable", where=path)
+        raise error("is a directory", where=path)
+    if not path.parent.is_dir():
+        raise error(f"folder {path.parent} does not exist", where=path)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise error(f"folder {path.parent} is not writable", where=path)
     target = path.resolve()
     for source in inputs:
         source = Path(source)
@@ -441,7 +449,7 @@ def check_output_path(
             # Hard links and case-insensitive file systems.
             same = os.path.samefile(source, path)
         if same:
-            raise ImageError("output would overwrite the input", where=path)
+            raise error("output would overwrite the input", where=path)
 
 
 def _check_folder_exists(path: Path) -> None:

@@ -105,14 +105,9 @@ def check_video_output(path: Path, *, source: Path) -> None:
     if path.suffix.lower() not in _CONTAINERS:
         raise UsageError(f"a video's output must be a video file ({', '.join(_CONTAINERS)}), not '{path.suffix or path.name}'",
                          where=path)
-    if path.is_dir():
-        raise UsageError("is a directory", where=path)
-    if not path.parent.is_dir():
-        raise UsageError(f"folder {path.parent} does not exist", where=path)
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"folder {path.parent} is not writable", where=path)
-    if path.resolve() == Path(source).resolve() or (path.exists() and Path(source).exists() and os.path.samefile(source, path)):
-        raise UsageError("output would overwrite the input", where=path)
+    from styletool.images import check_destination  # here: listing commands import this module without torch
+
+    check_destination(path, inputs=[source], error=UsageError)
 
 
 def _even_size(width: int, height: int, size: int | None) -> tuple[int, int]:

@@ -140,6 +140,22 @@ def test_frame_ranges_parse_and_bad_ones_are_refused(cli, tmp_path, model, clip_
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(cli, tmp_path, model, clip_file):
+    (tmp_path / "folder.mp4").mkdir()
+    cases = {
+        tmp_path / "missing" / "o.mp4": "does not exist",
+        tmp_path / "folder.mp4": "is a directory",
+        tmp_path / "o.png": "must be a video file",
+        clip_file: "would overwrite the input",
+    }
+    for out, message in cases.items():
+        result = cli("stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(out), "--overwrite")
+        assert result.code != 0 and message in result.err and "Traceback" not in result.err, (out, result.err)
+        assert str(out.name) in result.err  # the one line names the file
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "missing").exists()
+    assert read_clip(clip_file)[0].shape[0] == FRAMES  # the input is untouched
+
+
 def smoothed_frames(fast, clip: torch.Tensor, strength: float, batch: int = 4) -> torch.Tensor:
     with torch.no_grad(), temporal_smoothing([fast], strength):
         return torch.cat([fast(clip[i : i + batch]) for i in range(0, len(clip), batch)]).clamp(0, 1)
