@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from benchmarks.measure import best_of_interleaved, mb, peak_memory
+from benchmarks.measure import best_of_interleaved, mb, peak_memory, psnr_db
 from styletool import StylizeRequest, TransformerNet, load_image, resize_longest, save_model
 from styletool.nn.int8 import int8_unavailable
 
@@ -81,11 +81,8 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
         # Alternating the two keeps a burst of load from other work on the machine from landing on one side only.
         best = best_of_interleaved({"plain": run_plain, "ours": run_ours}, runtime.device, repeats)
         figures[size]["plain_ms"] = min(figures[size]["plain_ms"], best["plain"] * 1e3)
-        mse = float(difference.square().mean())
-        figures[size][label] = {"ms": best["ours"] * 1e3,
-                                "max_abs_diff": float(difference.abs().max()),
-                                "psnr_db": None if mse == 0 else -10 * math.log10(mse),  # None: identical
-                                "first_call_s": first_call}
+        figures[size][label] = {"ms": best["ours"] * 1e3, "max_abs_diff": float(difference.abs().max()),
+                                "psnr_db": psnr_db(difference), "first_call_s": first_call}
         if "compile" not in label:
             with peak_memory(runtime.device) as our_peak:
                 run_ours()
@@ -164,11 +161,10 @@ def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
         started = time.perf_counter()
         got = run_variant()  # compiles and captures, for the graph variants
         first_call = time.perf_counter() - started
-        mse = float((got - expected).square().mean())
         best = best_of_interleaved({"plain": run_plain, "ours": run_variant}, runtime.device, repeats)
         figures[label] = {"ms": best["ours"] * 1e3, "plain_ms": best["plain"] * 1e3,
                           "speedup": best["plain"] / best["ours"], "first_call_s": first_call,
-                          "psnr_db": None if mse == 0 else -10 * math.log10(mse)}
+                          "psnr_db": psnr_db(got - expected)}
     rows = [f"| johnson inference {size}x{size}, {label} | {v['ms']:.2f} ms | {v['plain_ms']:.2f} ms (plain eager fp32) "
             f"| {v['speedup']:.2f}x (PSNR {v['psnr_db'] or float('inf'):.1f} dB; first call {v['first_call_s']:.1f} s) |"
             for label, v in figures.items()]

@@ -82,22 +82,21 @@ class _FastLayer(nn.Module):
         if self.frozen is not None:
             scale, shift = self.frozen
             x = x.mul_(scale[:, None, None]).add_(shift[:, None, None])
-        elif self.smoothing > 0:
-            scale, shift = self._smoothed_affine(x)
-            x = x.mul_(scale[:, :, None, None].to(x.dtype)).add_(shift[:, :, None, None].to(x.dtype))
-        elif x.device.type == "cpu" and not torch.compiler.is_compiling():
-            # PyTorch's own instance norm computes its statistics in a slow single pass on the CPU
+        elif self.smoothing > 0 or (x.device.type == "cpu" and not torch.compiler.is_compiling()):
+            # On the CPU PyTorch's own instance norm computes its statistics in a slow single pass
             # (torch.compile generates its own code for it, which is fast).
-            mean, var = channel_moments(x)
-            scale = self.scale[:, None, None] * torch.rsqrt(var + self.eps)
-            x = x.mul_(scale.to(x.dtype)).add_((self.shift[:, None, None] - mean * scale).to(x.dtype))
+            mean, var = (moment.flatten(1) for moment in channel_moments(x))
+            if self.smoothing > 0:
+                mean, var = self._smoothed_moments(mean, var)
+            scale = self.scale.float() * torch.rsqrt(var + self.eps)
+            shift = self.shift.float() - mean * scale
+            x = x.mul_(scale[:, :, None, None].to(x.dtype)).add_(shift[:, :, None, None].to(x.dtype))
         else:
             x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
         return x.relu_() if self.relu else x
 
-    def _smoothed_affine(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-frame scale and shift ``[N, C]`` from statistics averaged over this and earlier frames, in order."""
-        mean, var = (moment.flatten(1) for moment in channel_moments(x))
+    def _smoothed_moments(self, mean: Tensor, var: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-frame statistics ``[N, C]`` averaged with this and earlier frames', in order."""
         keep = self.smoothing
         means, variances = [], []
         for frame_mean, frame_var in zip(mean, var):
@@ -107,8 +106,7 @@ class _FastLayer(nn.Module):
             self.carried = (frame_mean, frame_var)
             means.append(frame_mean)
             variances.append(frame_var)
-        scale = self.scale.float() / torch.sqrt(torch.stack(variances) + self.eps)
-        return scale, self.shift.float() - torch.stack(means) * scale
+        return torch.stack(means), torch.stack(variances)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.normalize(self.convolve(x))
@@ -245,20 +243,12 @@ def subpixel_upsample_conv(x: Tensor, weight: Tensor, bias: Tensor, out_channels
     # Each phase's 2x2 window starts one pixel up/left (phase 0) or at the pixel (phase 1):
     # one convolution over the replicate-padded input gives both, offset by one.
     phases = F.conv2d(pad2d(x, 1, "replicate"), weight, bias)  # [n, 4*out, h+1, w+1]
-    channels_last = memory_format(x) == torch.channels_last
-    if channels_last:  # build [n, h, 2, w, 2, c] in memory, seen as [n, c, 2h, 2w] channels-last
-        grid = x.new_empty(n, h, 2, w, 2, out_channels)
-        phase = lambda k, row, col: phases[:, k : k + out_channels, row : row + h, col : col + w].permute(0, 2, 3, 1)
-        for row in (0, 1):
-            for col in (0, 1):
-                grid[:, :, row, :, col] = phase((2 * row + col) * out_channels, row, col)
-        return grid.view(n, 2 * h, 2 * w, out_channels).permute(0, 3, 1, 2)
-    out = x.new_empty(n, out_channels, h, 2, w, 2)
+    out = torch.empty((n, out_channels, 2 * h, 2 * w), dtype=phases.dtype, device=x.device, memory_format=memory_format(x))
     for row in (0, 1):
         for col in (0, 1):
             k = (2 * row + col) * out_channels
-            out[:, :, :, row, :, col] = phases[:, k : k + out_channels, row : row + h, col : col + w]
-    return out.view(n, out_channels, 2 * h, 2 * w)
+            out[:, :, row::2, col::2] = phases[:, k : k + out_channels, row : row + h, col : col + w]
+    return out
 
 
 def _norm_affine(norm: nn.Module, style: Tensor | None) -> tuple[Tensor, Tensor]:
