@@ -21,6 +21,7 @@ from styletool import StylizeRequest, TransformerNet, load_image, resize_longest
 from styletool.nn.int8 import int8_unavailable
 
 CONTENT = "../shared/images/content/chicago.jpg"
+LIGHT_PHOTO = "../shared/images/content/tubingen.jpg"
 
 
 def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
@@ -119,6 +120,43 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
     return figures, rows
 
 
+def light_network(runtime, repeats, workdir, *, size: int = 512):
+    """Per-photo time of a light-network model through styletool against the full network, plain, at one size.
+
+    The photo is tubingen at ``size`` px (512x384 by default): the size the
+    per-photo target of the light network is stated at. Both networks have
+    random weights (the arithmetic does not depend on them).
+    """
+    torch.manual_seed(0)
+    full = TransformerNet(architecture="full").to(runtime.device).eval()
+    light = TransformerNet(architecture="light")
+    path = save_model(workdir / "light.safetensors", light.state_dict(),
+                      {"method": "johnson", "styles": ["random"], "architecture": "light"})
+    from styletool_johnson.options import JohnsonOptions
+
+    method = runtime.method("johnson")
+    image = runtime.to_device(resize_longest(load_image(LIGHT_PHOTO).pixels[None], size))
+
+    def run_plain():
+        with torch.no_grad():
+            return full(image).clamp(0, 1)
+
+    variants = {"light network": JohnsonOptions()}
+    if not int8_unavailable(runtime.device):
+        variants["light network --int8"] = JohnsonOptions(int8=True)
+    figures = {}
+    for label, options in variants.items():
+        request = StylizeRequest(options=options, model=path)
+        prepared = method.prepare(request)
+        best = best_of_interleaved({"plain": run_plain, "ours": lambda: method.stylize(image, request, prepared)},
+                                   runtime.device, repeats)
+        figures[label] = {"ms": best["ours"] * 1e3, "plain_ms": best["plain"] * 1e3, "speedup": best["plain"] / best["ours"]}
+    h, w = image.shape[-2:]
+    rows = [f"| {label} inference {w}x{h} | {v['ms']:.1f} ms | {v['plain_ms']:.1f} ms (full network, plain eager fp32) "
+            f"| {v['speedup']:.2f}x |" for label, v in figures.items()]
+    return figures, rows
+
+
 def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
     """Half precision, memory layout and graph capture: which of them pay off on this device, at ``size`` x ``size``.
 
@@ -181,10 +219,12 @@ def run(runtime, *, quick: bool, log):
         figures, rows = inference(runtime, sizes, repeats=1 if quick else 5, workdir=Path(folder), compile_sizes=compile_sizes)
         for size, values in figures.items():
             log(f"{size}px: {values}")
+        light, light_rows = light_network(runtime, 1 if quick else 5, Path(folder), size=128 if quick else 512)
+        log(f"light network: {light}")
     torch.manual_seed(0)
     half, half_rows = reduced_precision(runtime, TransformerNet(), repeats=1 if quick else 5, size=64 if quick else 512,
                                         graphs=runtime.device.type == "cuda" and not quick)
     log(f"reduced precision: {half}")
     table = "\n".join(["### Feed-forward inference (johnson; cin runs the same network)", "",
-                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows, *half_rows])
-    return {"inference": figures, "reduced_precision": half}, table
+                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows, *light_rows, *half_rows])
+    return {"inference": figures, "reduced_precision": half, "light_network": light}, table

@@ -62,7 +62,7 @@ def main() -> None:
                                   style_names=[p.stem for p in paintings]))
         meta = load_model(work / "meta.safetensors")
         torch.manual_seed(0)
-        save_model(work / "default.safetensors", TransformerNet().state_dict(),
+        save_model(work / "default.safetensors", TransformerNet(architecture=meta.metadata["architecture"]).state_dict(),
                    {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")})
         painting = runtime.to_device(load_image(IMAGES / "style" / f"{HELD_OUT_STYLE}.jpg").pixels[None])
         networks = {}

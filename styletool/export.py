@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError
 from styletool.modelfile import ModelFileError, load_model
-from styletool.nn.transformer import TransformerNet
+from styletool.nn.transformer import network_from
 
 FORMATS = ("onnx", "torchscript")
 ONNX_OPSET = 18
@@ -60,12 +60,7 @@ def exportable(path: str | Path) -> tuple[nn.Module, tuple[Tensor, ...], dict]:
             "(johnson, cin: any transformer-network model)",
             where=path,
         )
-    net = TransformerNet(num_styles=num_styles)
-    try:
-        net.load_state_dict(model.tensors)
-    except (RuntimeError, ValueError):
-        raise ModelFileError("weights do not fit the transformer network", where=path) from None
-    net = net.eval().requires_grad_(False)
+    net = network_from(model, where=path).requires_grad_(False)
     image = torch.rand(1, 3, 64, 48)
     if net.conditional:
         return _Conditional(net).eval(), (image, torch.full((1, num_styles), 1.0 / num_styles)), metadata

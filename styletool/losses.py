@@ -49,7 +49,9 @@ def gram_matrix(features: Tensor, *, shift: float = 0.0) -> Tensor:
     flat = features.reshape(n, c, h * w)
     if shift:  # skip the full-size copy in the common unshifted case
         flat = flat + shift
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+    # Half-precision features (mixed-precision training) multiply in their own type, which is where
+    # the time goes; the result is returned in fp32 so the loss compares it with full precision.
+    return _at_least_fp32(flat @ flat.transpose(1, 2)) / (c * h * w)
 
 
 def mean_std(features: Tensor, *, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
@@ -58,7 +60,7 @@ def mean_std(features: Tensor, *, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     ``std = sqrt(var + eps)`` with the biased variance; ``eps`` keeps the
     gradient of the square root finite on constant channels.
     """
-    var, mean = torch.var_mean(features, dim=(2, 3), correction=0)
+    var, mean = torch.var_mean(_at_least_fp32(features), dim=(2, 3), correction=0)
     return mean, torch.sqrt(var + eps)
 
 
@@ -107,7 +109,12 @@ def _mse(input: Tensor, target: Tensor) -> Tensor:
     # Unlike F.mse_loss this broadcasts without a warning, so a target from a
     # single style image serves a whole batch; the mean is over the
     # broadcast shape, i.e. the average of the per-sample losses.
-    return (input - target).square().mean()
+    return (_at_least_fp32(input) - _at_least_fp32(target)).square().mean()
+
+
+def _at_least_fp32(tensor: Tensor) -> Tensor:
+    """Half-precision tensors (from mixed-precision passes) in fp32; fp32 and fp64 as they are."""
+    return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
 def _resample_sorted(values: Tensor, length: int) -> Tensor:

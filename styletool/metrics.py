@@ -73,3 +73,21 @@ def flicker(inputs: Tensor, outputs: Tensor) -> float | None:
     meter = FlickerMeter()
     meter.add(inputs, outputs)
     return meter.value
+
+
+def style_distance(judge, layers: list[str], image: Tensor, painting: Tensor, *, size: int = 256) -> float:
+    """Gram-matrix distance between ``image`` and ``painting`` as seen by the backbone ``judge``.
+
+    Both are ``[1, 3, H, W]`` in [0, 1]; the painting is resized so its
+    longest side is ``size``. Judged through another network than the one a
+    model was trained with (SqueezeNet for VGG-trained models), this says
+    how far a result moved toward the painting without rewarding the
+    training loss's own blind spots. Compare it with the photo's distance.
+    """
+    from styletool.images import resize_longest
+    from styletool.losses import GramLoss
+
+    gram = GramLoss(layers)
+    with torch.no_grad():
+        target = gram.target(judge(resize_longest(painting, size), layers))
+        return float(gram(judge(image, layers), target))

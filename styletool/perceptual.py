@@ -54,13 +54,31 @@ class PerceptualLoss:
             return self.style.target(self.backbone(resized.to(self.runtime.device), self.weights.style_layers))
 
     def __call__(self, output: Tensor, photos: Tensor, style_target: Any) -> dict[str, Tensor]:
+        """The weighted terms for a batch of outputs of ``photos``.
+
+        ``style_target`` is one painting's statistics (:meth:`style_target`)
+        for the whole batch, or a list with one per image (a multi-style
+        network trained on several paintings in one step).
+        """
         w = self.weights
         with torch.no_grad():
             content_target = self.content.target(self.backbone(photos, w.content_layers))
         features = self.backbone(output, self.layers)
+        # Under mixed precision the backbone runs in half precision; the loss terms take its
+        # features as they are and compare them in fp32 (styletool.losses), outside autocast.
+        with torch.autocast(device_type=output.device.type, enabled=False):
+            return self._terms(features, output.float(), content_target, style_target)
+
+    def _terms(self, features: dict[str, Tensor], output: Tensor, content_target: Any, style_target: Any) -> dict[str, Tensor]:
+        w = self.weights
+        if isinstance(style_target, list):  # one painting per image: the mean of each image's own style loss
+            style = sum(self.style({name: value[i : i + 1] for name, value in features.items()}, target)
+                        for i, target in enumerate(style_target)) / len(style_target)
+        else:
+            style = self.style(features, style_target)
         terms = {
             "content": w.content_weight * self.content(features, content_target),
-            "style": w.style_weight * self.style(features, style_target),
+            "style": w.style_weight * style,
         }
         if w.tv_weight > 0:
             terms["tv"] = w.tv_weight * self.tv(output)

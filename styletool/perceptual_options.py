@@ -16,8 +16,8 @@ class FeedForwardOptions:
     preserve_color: str = option("none", help="Keep the photo's colours: luminance (result's luma on the photo's chroma) or histogram (recolour the result).", choices=("none", "luminance", "histogram"))
     color_strength: float = option(1.0, help="How fully --preserve-color applies: 0 (not at all) to 1.", min=0, max=1)
     tile: int = option(0, help="Stylize in tiles of N x N pixels: same result, memory bounded by the tile. 0: only when the whole image would not fit in memory.", min=0)
-    compile: bool = option(False, help="Compile the network with torch.compile: faster on a CPU after 10-15 s of compiling on the first photo and again at the first new size; pays off for dozens of photos, not for one (figures: docs/performance.md).")
-    int8: bool = option(False, help="Run most of the network's convolutions in 8-bit integers (x86 CPUs only): about 1.4x the default path at 512 px; the picture is about 49 dB PSNR from the exact one (0.6/255 mean difference), which the eye does not see.")
+    compile: bool = option(False, help="Compile the network with torch.compile: faster per photo after seconds of compiling on the first photo and again at the first new size; pays off for dozens of photos, not for one (docs/performance.md).")
+    int8: bool = option(False, help="Run most of the network's convolutions in 8-bit integers (x86 CPUs only): faster, and a picture the eye cannot tell from the exact one (figures: docs/performance.md).")
 
 
 @dataclass
@@ -37,6 +37,8 @@ class PerceptualOptions:
     style_size: int = option(256, help="Longest side the painting is resized to before its style statistics are taken.", min=16)
     backbone: str = option("vgg19", help="Loss network (see `styletool backbones`).")
     backbone_weights: str | None = option(None, help="Weights file for the loss network (default: its usual place).")
+    # Not a loss setting, but every feed-forward method trains a network and offers the same choice.
+    network: str = option("light", help="The network to train: light (half the channels: trains and stylizes several times faster, equally good pictures; docs/training.md) or full (Johnson et al.'s original).", choices=("light", "full"))
 
     def perceptual_weights(self):
         """These options as :class:`styletool.PerceptualWeights` (imports torch)."""

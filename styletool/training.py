@@ -22,6 +22,7 @@ uninterrupted run would have seen, whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -136,6 +137,10 @@ class BasicTask:
 # ``backward_inside = True``: ``loss()`` back-propagates its terms itself (say
 # one piece at a time, so memory does not grow with the number of pieces) and
 # returns them detached, for reporting only.
+#
+# ``parameter_groups(lr)``: the parameters as optimizer groups, each a dict
+# with ``params`` and optionally its own ``lr`` (the learning-rate schedule
+# scales every group alike); instead of ``parameters()`` for the optimizer.
 #
 # ``ddp = False``: ``loss()`` calls the network functionally (with weights it
 # computed, as meta-learning does), which DistributedDataParallel cannot see.
@@ -379,6 +384,7 @@ class Trainer:
         tensorboard: Path | None = None,
         progress: ProgressCallback = ignore_progress,
         distributed: Distributed | None = None,
+        precision: torch.dtype | None = None,
     ):
         settings.check()
         self.task, self.data, self.settings = task, data, settings
@@ -390,11 +396,25 @@ class Trainer:
         self.dist = distributed or Distributed()
         self.step = 0
         self.failed: set[int] = set()
-        self.task.model.to(device)
-        self.optimizer = torch.optim.Adam(task.parameters(), lr=settings.lr)
+        # Mixed precision: the forward passes autocast to this type (None: fp32). fp16 needs its
+        # gradients scaled to stay representable; bf16 has fp32's range and does not.
+        self.precision = precision
+        if precision == torch.float16 and getattr(task, "backward_inside", False):
+            raise UsageError("this method back-propagates inside its own loss and cannot train in fp16; use --precision bf16 or fp32")
+        self.scaler = torch.amp.GradScaler(device.type) if precision == torch.float16 else None
+        # Mixed-precision convolutions run fastest channels-last (oneDNN and tensor cores compute in
+        # that layout): measured 1.2x per step on a CPU with the light network.
+        self.memory_format = torch.channels_last if precision is not None else torch.contiguous_format
+        self.task.model.to(device=device, memory_format=self.memory_format)
+        self.optimizer = torch.optim.Adam(self._parameter_groups(), lr=settings.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(settings.lr_schedule, step, settings.steps)
         )
+
+    def _parameter_groups(self) -> list:
+        """What the optimizer trains: the task's parameters, or its groups with their own learning rates."""
+        groups = getattr(self.task, "parameter_groups", None)
+        return groups(self.settings.lr) if groups is not None else self.task.parameters()
 
     @property
     def checkpoint_path(self) -> Path:
@@ -436,7 +456,7 @@ class Trainer:
         try:
             self.task.load_state(state.get("task", {}))
             self.task.model.load_state_dict(state["model"])
-            self.optimizer = torch.optim.Adam(self.task.parameters(), lr=self.settings.lr)
+            self.optimizer = torch.optim.Adam(self._parameter_groups(), lr=self.settings.lr)
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(
                 self.optimizer, lambda step: lr_factor(self.settings.lr_schedule, step, self.settings.steps)
@@ -444,7 +464,7 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         except (RuntimeError, ValueError, KeyError) as error:
             raise TrainingError(f"checkpoint does not fit this model ({str(error).splitlines()[0][:100]})", where=path) from None
-        self.task.model.to(self.device)
+        self.task.model.to(device=self.device, memory_format=self.memory_format)
         self.step = int(state["step"])
         self.failed = set(state.get("failed", []))
 
@@ -511,15 +531,21 @@ class Trainer:
             for photos, failed in self._loader():
                 self.failed.update(failed)
                 if photos is not None:
-                    photos = photos.to(self.device, non_blocking=True)
+                    photos = photos.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
                     self.optimizer.zero_grad(set_to_none=True)
-                    terms = self.task.loss(model, photos, self.step)
+                    with self._autocast():
+                        terms = self.task.loss(model, photos, self.step)
                     self._check_finite(terms)
                     if not getattr(self.task, "backward_inside", False):
-                        sum(terms.values()).backward()
+                        total = sum(terms.values())
+                        (self.scaler.scale(total) if self.scaler else total).backward()
                     if model is self.task.model and self.dist.world > 1:
                         self._average_gradients()
-                    self.optimizer.step()
+                    if self.scaler:
+                        self.scaler.step(self.optimizer)
+                        self.scaler.update()
+                    else:
+                        self.optimizer.step()
                     images += photos.shape[0] * self.dist.world
                     losses = {name: float(value.detach()) for name, value in terms.items()}
                     if self.preview_photo is None:
@@ -543,13 +569,20 @@ class Trainer:
             from styletool.modelfile import save_model
 
             tensors, metadata = self.task.model_file()
-            metadata = {**metadata, "training": {**metadata.get("training", {}), **asdict(settings), "steps_done": self.step}}
+            precision = str(self.precision or torch.float32).removeprefix("torch.")
+            metadata = {**metadata, "training": {**metadata.get("training", {}), **asdict(settings), "steps_done": self.step,
+                                                 "precision": precision, "seconds": round(time.perf_counter() - started, 1)}}
             output = save_model(self.output, tensors, metadata)
         checkpoint = self.save_checkpoint()
         self.dist.barrier()
         return TrainResult(output=output, steps=self.step, seconds=time.perf_counter() - started, images=images,
                            unreadable=self._unreadable(), final_losses=losses, checkpoint=checkpoint,
                            model=self.task.model)
+
+    def _autocast(self):
+        if self.precision is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.precision)
 
     def _unreadable(self) -> list[str]:
         return [str(p) for p in self.data.unreadable] + [str(self.data.files[i]) for i in sorted(self.failed)]
@@ -623,7 +656,7 @@ def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, 
         task = task_factory()
         trainer = Trainer(task, data, settings, device=device, output=request.output, method=method,
                           checkpoint_dir=request.checkpoint_dir, tensorboard=request.tensorboard,
-                          progress=progress, distributed=distributed)
+                          progress=progress, distributed=distributed, precision=runtime.training_dtype)
         if request.resume is not None:
             trainer.resume(request.resume)
         return trainer.run()

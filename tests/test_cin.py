@@ -28,10 +28,10 @@ def paintings(*seeds):
     return [torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(s)) for s in seeds]
 
 
-def train(tmp_path, photos, *, styles, names, steps=6, model=None, output="multi.safetensors"):
+def train(tmp_path, photos, *, styles, names, steps=6, model=None, output="multi.safetensors", **extra):
     runtime = tiny_runtime()
     method = runtime.method("cin")
-    options = make_options(resolve(runtime.registry.method("cin").train_options), TINY_LOSS)
+    options = make_options(resolve(runtime.registry.method("cin").train_options), {**TINY_LOSS, **extra})
     settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=0, lr=1e-3)
     request = TrainRequest(options=options, settings=settings, content_dir=photos, output=tmp_path / output,
                            styles=styles, style_names=names, model=model)
@@ -133,3 +133,29 @@ def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
     assert info.code == 0 and "0=red, 1=green, 2=blue" in info.out
     wrong = cli("stylize", photo, "--method", "johnson", "--model", path, "-o", tmp_path / "x.png")
     assert wrong.code == 1 and "'cin' model, not a 'johnson' model" in wrong.err and "Traceback" not in wrong.err
+
+
+def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
+    """One step with three paintings over a batch of two photos... capped: two paintings, one per photo."""
+    styles = paintings(1, 2, 3)
+    _, one = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors")
+    _, two = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="two.safetensors",
+                   styles_per_step=3)
+
+    def rows_moved(path):
+        scale = load_model(path).tensors["encoder.0.norm.norm.scale"]
+        return int((scale != 1).any(dim=1).sum())  # rows start at 1; a trained row moved
+
+    assert rows_moved(one.output) == 1
+    assert rows_moved(two.output) == 2  # batch of two photos: at most two paintings in a step
+
+
+def test_style_tables_can_learn_faster_than_the_shared_weights(tmp_path, photos):
+    styles = paintings(1, 2)
+    _, plain = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="plain.safetensors")
+    _, fast = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="fast.safetensors", style_lr_scale=10)
+    a, b = load_model(plain.output).tensors, load_model(fast.output).tensors
+    moved = lambda t: float((t["encoder.0.norm.norm.scale"] - 1).abs().max())  # noqa: E731
+    assert moved(b) > 5 * moved(a)  # Adam's steps are about lr long: 10x the rate, about 10x the move
+    # The shared convolutions follow the plain rate in both runs: their first steps are alike.
+    assert torch.allclose(a["encoder.0.conv.weight"], b["encoder.0.conv.weight"], atol=1e-2)

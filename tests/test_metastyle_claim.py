@@ -63,7 +63,8 @@ def test_meta_trained_start_adapts_better_in_50_steps_than_the_default_start(tmp
     # The baseline: the same model file, holding a network at its default initialization.
     meta = load_model(tmp_path / "meta.safetensors", method="metastyle")
     torch.manual_seed(0)
-    save_model(tmp_path / "default.safetensors", TransformerNet().state_dict(),
+    architecture = meta.metadata["architecture"]
+    save_model(tmp_path / "default.safetensors", TransformerNet(architecture=architecture).state_dict(),
                {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")})
 
     held_out = [resize_longest(load_image(IMAGES / "content" / f"{name}.jpg").pixels[None], 2 * SIZE) for name in HELD_OUT_PHOTOS]

@@ -14,10 +14,26 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_hidden_when_quiet_or_not_a_terminal(monkeypatch):
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with progress_bar("photo.jpg", quiet=False) as report:
-        assert report is ignore_progress
+def test_pipes_get_a_plain_line_only_for_long_runs(monkeypatch):
+    from styletool.cli import progress
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    clock = [1000.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    with progress_bar("train cin", quiet=False) as report:
+        report(Progress(stage="train", step=1, total=100, losses={"style": 3.0}, rate=2.0, unit="img/s"))
+        clock[0] += 10
+        report(Progress(stage="train", step=11, total=100, losses={"style": 2.0}, rate=2.0, unit="img/s"))
+        assert log.getvalue() == ""  # a short run stays silent
+        clock[0] += 25
+        report(Progress(stage="train", step=21, total=100, losses={"style": 1.5}, rate=2.0, unit="img/s"))
+    line = log.getvalue().strip()
+    # 20 steps in 35 s: 79 steps to go take 138 s.
+    assert line == "train cin train: 21/100, 2.00 img/s, ETA 0:02:18, style=1.5"
+
+
+def test_hidden_when_quiet(monkeypatch):
     monkeypatch.setattr(sys, "stderr", FakeTerminal())
     with progress_bar("photo.jpg", quiet=True) as report:
         assert report is ignore_progress

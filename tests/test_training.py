@@ -91,8 +91,8 @@ def test_training_lowers_the_loss(tmp_path, photos):
     loss = PerceptualLoss(runtime, request.options.perceptual_weights())
     target = loss.style_target(request.styles[0], size=32)
     torch.manual_seed(request.settings.seed)
-    initial = TransformerNet()
-    trained = TransformerNet()
+    initial = TransformerNet(architecture="light")  # the default network
+    trained = TransformerNet(architecture="light")
     trained.load_state_dict(load_model(result.output).tensors)
     with torch.no_grad():
         before = sum(loss(initial(batch), batch, target).values())
@@ -179,7 +179,7 @@ def test_two_process_ddp_on_cpu(tmp_path, photos):
     torch.manual_seed(0)
     from styletool import TransformerNet
 
-    initial = TransformerNet().state_dict()
+    initial = TransformerNet(architecture="light").state_dict()  # the default network
     assert any(not torch.equal(initial[k], ranks[0]["weights"][k]) for k in initial)
 
 

@@ -78,3 +78,28 @@ def test_add_style_keeps_old_styles():
         after = [net(photo, style=i) for i in range(2)]
     assert index == 2 and net.num_styles == 3
     assert all(torch.equal(x, y) for x, y in zip(before, after))
+
+
+def test_light_network_has_a_quarter_of_the_parameters_and_the_same_interface():
+    light = TransformerNet(architecture="light").eval()
+    assert abs(count_parameters(light) - 425_000) < 5_000
+    image = torch.rand(1, 3, 37, 50)
+    assert light(image).shape == image.shape
+    cin = TransformerNet(num_styles=3, architecture="light").eval()
+    assert cin(image, style=2).shape == image.shape
+    with pytest.raises(ValueError, match="unknown architecture 'tiny'"):
+        TransformerNet(architecture="tiny")
+
+
+def test_model_files_remember_their_architecture(tmp_path):
+    from styletool import load_transformer
+    from styletool.modelfile import save_model
+
+    net = TransformerNet(architecture="light").eval()
+    path = save_model(tmp_path / "m.safetensors", {k: v.half() for k, v in net.state_dict().items()},
+                      {"method": "johnson", "architecture": "light"})
+    loaded, _ = load_transformer(path, method="johnson")
+    assert loaded.architecture == "light"
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():  # stored in fp16, computed in fp32: far below one level of 255
+        assert (loaded(image) - net(image)).abs().max() < 2e-3

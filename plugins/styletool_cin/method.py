@@ -46,7 +46,8 @@ class CinTask(BasicTask):
     """Train a conditional network; ``trainable`` limits which style rows learn (adding styles)."""
 
     def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], *, styles: list[int],
-                 metadata: dict[str, Any], seed: int, only_styles: bool):
+                 metadata: dict[str, Any], seed: int, only_styles: bool, styles_per_step: int = 1,
+                 style_lr_scale: float = 1.0):
         self.model = net
         self.perceptual = loss
         self.targets = targets  # one per style index of the network
@@ -54,6 +55,8 @@ class CinTask(BasicTask):
         self.metadata = metadata
         self.seed = seed
         self.only_styles = only_styles
+        self.styles_per_step = min(styles_per_step, len(styles))
+        self.style_lr_scale = style_lr_scale
 
     def parameters(self):
         if not self.only_styles:
@@ -70,16 +73,34 @@ class CinTask(BasicTask):
             table.register_hook(lambda grad, keep=keep: grad * keep.to(grad))
         return tables
 
-    def style_for_step(self, step: int) -> int:
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """The style tables at ``lr * style_lr_scale``, everything else at ``lr``."""
+        trained = self.parameters()
+        tables = {id(p) for p in self.model.style_parameters()}
+        groups = [{"params": [p for p in trained if id(p) not in tables]},
+                  {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale}]
+        return [group for group in groups if group["params"]]
+
+    def styles_for_step(self, step: int) -> list[int]:
+        """The styles step ``step`` trains: a pure function of the seed and the step (exact resume)."""
         generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
-        return self.styles[int(torch.randint(len(self.styles), (), generator=generator))]
+        if self.styles_per_step == 1:
+            return [self.styles[int(torch.randint(len(self.styles), (), generator=generator))]]
+        order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step]
+        return [self.styles[int(i)] for i in order]
 
     def sample(self, photo):
         return self.model(photo, style=self.styles[0])  # the first style this run trains
 
     def loss(self, model, photos, step):
-        index = self.style_for_step(step)
-        return self.perceptual(model(photos, style=index), photos, self.targets[index])
+        chosen = self.styles_for_step(step)
+        if len(chosen) == 1:
+            index = chosen[0]
+            return self.perceptual(model(photos, style=index), photos, self.targets[index])
+        # Several paintings in one step: photo i is painted with chosen[i % k], each judged against its own painting.
+        per_photo = [chosen[i % len(chosen)] for i in range(photos.shape[0])]
+        weights = torch.nn.functional.one_hot(torch.tensor(per_photo), self.model.num_styles).to(photos)
+        return self.perceptual(model(photos, style=weights), photos, [self.targets[i] for i in per_photo])
 
 
 class CinMethod(Method):
@@ -139,11 +160,12 @@ class CinMethod(Method):
             names = list(request.style_names)
             _check_unique(names)
             metadata = {"method": self.name, "styles": names, "num_styles": len(names), "backbone": opts.backbone,
-                        "network": "transformer-cin", "training": {"loss": asdict(opts)}}
+                        "network": "transformer-cin", "architecture": opts.network, "training": {"loss": asdict(opts)}}
 
             def build() -> CinTask:
-                return CinTask(TransformerNet(num_styles=len(names)), perceptual, new_targets,
-                               styles=list(range(len(names))), metadata=metadata, seed=seed, only_styles=False)
+                return CinTask(TransformerNet(num_styles=len(names), architecture=opts.network), perceptual, new_targets,
+                               styles=list(range(len(names))), metadata=metadata, seed=seed, only_styles=False,
+                               styles_per_step=opts.styles_per_step, style_lr_scale=opts.style_lr_scale)
         else:
             base, model = load_transformer(request.model, method=self.name)
             old = model.styles
@@ -163,7 +185,8 @@ class CinMethod(Method):
                     net.add_style()
                 targets = [None] * first_new + new_targets
                 return CinTask(net, perceptual, targets, styles=list(range(first_new, net.num_styles)),
-                               metadata=metadata, seed=seed, only_styles=True)
+                               metadata=metadata, seed=seed, only_styles=True, styles_per_step=opts.styles_per_step,
+                               style_lr_scale=opts.style_lr_scale)
 
         kwargs = {} if progress is None else {"progress": progress}
         return run_training(self.runtime, build, request, method=self.name, **kwargs)
@@ -171,11 +194,14 @@ class CinMethod(Method):
 
 def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
     """The ``[num_styles]`` blend asked for by --style-index or --style-mix (default: the first style)."""
-    if opts.style_index is not None and opts.style_mix is not None:
-        raise UsageError("give --style-index or --style-mix, not both")
+    chosen = [flag for flag, value in (("--style-index", opts.style_index), ("--style-name", opts.style_name),
+                                       ("--style-mix", opts.style_mix)) if value is not None]
+    if len(chosen) > 1:
+        raise UsageError(f"give one of --style-index, --style-name and --style-mix, not {' and '.join(chosen)}")
     weights = torch.zeros(len(names))
     if opts.style_mix is None:
-        weights[_style_position(opts.style_index or "0", names, "--style-index")] = 1.0
+        flag = "--style-name" if opts.style_name is not None else "--style-index"
+        weights[_style_position(opts.style_name or opts.style_index or "0", names, flag)] = 1.0
         return weights
     for part in opts.style_mix.split(","):
         key, sep, value = part.partition("=")

@@ -86,11 +86,12 @@ class JohnsonMethod(Method):
             "styles": list(request.style_names),
             "backbone": opts.backbone,
             "network": "transformer",
+            "architecture": opts.network,
             "training": {"loss": asdict(opts)},
         }
 
         def build() -> JohnsonTask:
-            return JohnsonTask(TransformerNet(), perceptual, target, metadata)
+            return JohnsonTask(TransformerNet(architecture=opts.network), perceptual, target, metadata)
 
         kwargs = {} if progress is None else {"progress": progress}
         return run_training(self.runtime, build, request, method=self.name, **kwargs)

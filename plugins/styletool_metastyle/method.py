@@ -248,6 +248,7 @@ class MetaStyleMethod(Method):
             "styles": [request.style_name],
             "backbone": loss_opts.backbone,
             "network": "transformer",
+            "architecture": net.architecture,
             "adapted_from": {"file": Path(request.model).name, "sha256": file_digest(request.model)},
             "adaptation": asdict(opts),
             "training": {"loss": asdict(loss_opts)},
@@ -293,11 +294,12 @@ class MetaStyleMethod(Method):
             "styles": list(request.style_names),
             "backbone": opts.backbone,
             "network": "transformer",
+            "architecture": opts.network,
             "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
         }
 
         def build() -> MetaTask:
-            return MetaTask(TransformerNet(), perceptual, targets, opts, settings, metadata, query_photos)
+            return MetaTask(TransformerNet(architecture=opts.network), perceptual, targets, opts, settings, metadata, query_photos)
 
         return run_training(self.runtime, build, request, method=self.name, progress=progress)
 
@@ -340,7 +342,10 @@ def parse_mix(text: str, count: int) -> list[float]:
 
 def blend(nets: list[TransformerNet], weights: list[float]) -> TransformerNet:
     """A network whose every parameter is the weighted sum of the networks' parameters."""
-    mixed = TransformerNet()
+    architectures = {net.architecture for net in nets}
+    if len(architectures) > 1:
+        raise UsageError(f"cannot blend models of different networks ({', '.join(sorted(architectures))})")
+    mixed = TransformerNet(architecture=nets[0].architecture)
     states = [net.state_dict() for net in nets]
     mixed.load_state_dict({name: sum(w * state[name] for w, state in zip(weights, states)) for name in states[0]})
     return mixed.eval()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -21,12 +22,17 @@ def _format_losses(losses: dict[str, float]) -> str:
 def progress_bar(label: str, *, quiet: bool) -> Iterator[ProgressCallback]:
     """Yield a progress callback that draws a bar, or ignores events when hidden.
 
-    The bar is hidden with --quiet and when stderr is not a terminal, so logs
-    and pipes stay clean.
+    The bar is hidden with --quiet. When stderr is not a terminal (a log
+    file, a pipe) long runs print a plain progress line every
+    :data:`LOG_EVERY` seconds instead, so a training run in the background
+    still says how far it is and when it will end; short runs print nothing.
     """
     console = Console(stderr=True)
-    if quiet or not console.is_terminal or not sys.stderr.isatty():
+    if quiet:
         yield ignore_progress
+        return
+    if not console.is_terminal or not sys.stderr.isatty():
+        yield _log_lines(label)
         return
     columns = (
         TextColumn("{task.description}"),
@@ -55,3 +61,38 @@ def progress_bar(label: str, *, quiet: bool) -> Iterator[ProgressCallback]:
             )
 
         yield report
+
+
+# Seconds between progress lines when stderr is not a terminal (and before the first one).
+LOG_EVERY = 30.0
+
+
+def _log_lines(label: str) -> ProgressCallback:
+    """A progress callback that prints ``label stage: step/total, rate, ETA, losses`` every LOG_EVERY seconds."""
+    started: dict[str, tuple[float, int]] = {}
+    last = [time.monotonic()]
+
+    def report(event: ProgressEvent) -> None:
+        now = time.monotonic()
+        first_time, first_step = started.setdefault(event.stage, (now, event.step))
+        done = event.total is not None and event.step >= event.total
+        if now - last[0] < LOG_EVERY or done:
+            return
+        last[0] = now
+        parts = [f"{label} {event.stage}".strip() + f": {event.step}" + (f"/{event.total}" if event.total else "")]
+        if event.rate:
+            parts.append(f"{event.rate:.2f} {event.unit}")
+        steps_per_second = (event.step - first_step) / (now - first_time) if now > first_time else 0.0
+        if event.total and steps_per_second > 0:
+            parts.append(f"ETA {_clock((event.total - event.step) / steps_per_second)}")
+        if event.losses:
+            parts.append(_format_losses(event.losses))
+        print(", ".join(parts), file=sys.stderr, flush=True)
+
+    return report
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"

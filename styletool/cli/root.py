@@ -21,7 +21,7 @@ def install(app: typer.Typer) -> None:
     @app.callback()
     def root(
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps (auto: CUDA when present, else CPU)."),
-        precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (mixed precision through autocast)."),
+        precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: exact fp32 to stylize; training in bf16 where the CPU or GPU computes it natively, else fp32."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),

@@ -13,7 +13,7 @@ class GlobalOptions:
     """The global options; the runtime is built from them only when a command needs torch."""
 
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     seed: int | None = None
     quiet: bool = False
     debug: bool = False
