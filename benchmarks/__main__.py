@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-BENCHMARKS = ["gatys", "feedforward", "training", "metastyle"]
+BENCHMARKS = ["gatys", "feedforward", "training", "metastyle", "startup"]
 
 
 def machine() -> dict:

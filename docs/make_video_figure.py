@@ -1,6 +1,6 @@
 """Render docs/images/video_frames.jpg and print the flicker figures of docs/video.md.
 
-    python docs/make_video_figure.py --model scream.safetensors
+    python docs/make_video_figure.py [--model paintings --method cin --style-name the_scream]
 
 The clip is made from a photo in ../shared/images: a slow pan across it with
 fresh sensor-like noise in every frame (48 frames at 24 frames/s), written
@@ -61,7 +61,9 @@ def read_mp4(path: Path) -> torch.Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="a johnson model file")
+    parser.add_argument("--model", default="paintings", help="a model file or shipped model name (default: the shipped cin model)")
+    parser.add_argument("--method", default="cin", help="the model's method (default cin)")
+    parser.add_argument("--style-name", default="the_scream", help="for a cin model: the style to use")
     parser.add_argument("--out", type=Path, default=HERE / "images" / "video_frames.jpg")
     args = parser.parse_args()
 
@@ -82,7 +84,8 @@ def main() -> None:
         for label, flags in runs.items():
             out = folder / f"{label.replace(' ', '_')}.mp4"
             run = subprocess.run([sys.executable, "-m", "styletool", "-q", "stylize", str(folder / "clip.mp4"),
-                                  "--method", "johnson", "--model", str(args.model), "-o", str(out), "--json", *flags],
+                                  "--method", args.method, "--model", str(args.model), "-o", str(out), "--json", *flags,
+                                  *(["--style-name", args.style_name] if args.method == "cin" else [])],
                                  capture_output=True, text=True, check=True)
             record = json.loads(run.stdout)
             results[label] = read_mp4(out)

@@ -1,6 +1,6 @@
 """``python -m styletool`` runs the command-line interface."""
 
-from styletool.cli import main
+from styletool.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -21,10 +21,13 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     table = (tmp_path / "results.md").read_text()
-    for section in ("### Gatys", "### Feed-forward inference", "### Training", "### MetaStyle"):
+    for section in ("### Gatys", "### Feed-forward inference", "### Training", "### MetaStyle", "### Start-up"):
         assert section in table
     figures = json.loads((tmp_path / "results.json").read_text())["benchmarks"]
-    assert set(figures) == {"gatys", "feedforward", "training", "metastyle"}
+    assert set(figures) == {"gatys", "feedforward", "training", "metastyle", "startup"}
+    startup = figures["startup"]
+    assert startup["seconds"]["python, import torch"] < startup["seconds"]["styletool (console script)"]
+    assert startup["speedup_over_before"] > 0 and set(startup["phases"]) >= {"import torch"}
 
     for size, values in figures["feedforward"]["inference"].items():
         ours = values["styletool"]
@@ -33,13 +36,16 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
         assert values["styletool_peak_mb"] is not None and values["plain_peak_mb"] is not None
         if "styletool --int8" in values:  # x86 CPUs: not exact, but the same picture
             assert values["styletool --int8"]["psnr_db"] > 30 and values["styletool --int8"]["speedup"] > 0
+    assert figures["feedforward"]["light_network"]["light network"]["speedup"] > 0
     for label, values in figures["feedforward"]["reduced_precision"].items():  # bf16 on a CPU, both layouts
         assert values["speedup"] > 0 and values["psnr_db"] > 20, label
     assert {"bf16, NCHW", "bf16, channels-last"} <= set(figures["feedforward"]["reduced_precision"])
     for values in figures["gatys"]["seconds_per_iteration"].values():
         assert values["styletool_s"] > 0 and values["plain_s"] > 0 and values["styletool_peak_mb"] is not None
     for name in ("johnson", "cin"):
-        assert figures["training"][name]["steps_per_second"] > 0 and figures["training"][name]["plain_steps_per_second"] > 0
+        training = figures["training"][name]
+        assert training["plain_images_per_second"] > 0
+        assert all(run["images_per_second"] > 0 and run["speedup"] > 0 for run in training["engine"].values())
     ddp = figures["training"]["ddp"]
     assert ddp["one_process"]["processes"] == 1 and ddp["two_processes"]["processes"] == 2
     assert ddp["two_processes"]["images_per_second"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -60,6 +61,37 @@ def main(argv: list[str] | None = None) -> None:
         _report(exc, 1, message=f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
     else:
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def run() -> None:
+    """The ``styletool`` console script: :func:`main`, then a quick exit.
+
+    Once torch is imported, Python's orderly shutdown (tearing down torch's
+    modules and native libraries) takes 1-2 s on a 2-core CPU: longer than
+    stylizing a photo with a light network (docs/performance.md). Everything
+    styletool writes is complete and renamed into place before ``main``
+    returns, so the process flushes its streams and leaves at once, unless
+    it has child processes (data-loading workers), which the orderly exit
+    shuts down.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)
+    if "torch" in sys.modules and not _has_children():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _has_children() -> bool:
+    import multiprocessing
+
+    return bool(multiprocessing.active_children())
 
 
 # Typer may use its own vendored copy of click, so its exceptions are recognised

@@ -11,6 +11,7 @@ from styletool.cli import state
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
+from styletool.shipped import model_for
 from styletool.options import parse_options
 from styletool.plugins import get_registry
 from styletool.specs import resolve
@@ -38,7 +39,7 @@ def install(app: typer.Typer) -> None:
     def adapt(
         words: Optional[List[str]] = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
         method: str = typer.Option(..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."),
-        model: Path = typer.Option(..., "--model", help="The meta-trained model to start from."),
+        model: Optional[Path] = typer.Option(None, "--model", help="The meta-trained model to start from: a file, or a shipped model's name (default: the method's shipped model; `styletool models`)."),
         style: Path = typer.Option(..., "--style", "-s", help="The painting to adapt to."),
         output: Path = typer.Option(..., "--output", "-o", help="Adapted model file to write (.safetensors)."),
         content_dir: Optional[Path] = typer.Option(None, "--content-dir", help="Folder of photos to adapt on, read recursively."),
@@ -57,6 +58,10 @@ def install(app: typer.Typer) -> None:
         options = parse_options(options_cls, option_words, method=method) if options_cls is not None else None
         if options_cls is None and option_words:
             raise UsageError(f"no such option {option_words[0]} (method '{method}' has no adaptation options)")
+        models = model_for(method, [model] if model is not None else [])
+        if not models:
+            raise UsageError(f"method '{method}' ships no model to adapt: give --model FILE")
+        model = models[0]
         if content_dir is not None and content:
             raise UsageError("give --content-dir DIR or --content PHOTO, not both")
         if content_dir is None and not content:

@@ -12,7 +12,7 @@ from styletool.cli.output import print_json
 def install(app: typer.Typer) -> None:
     @app.command("export")
     def export(
-        model: Path = typer.Argument(..., metavar="MODEL", help="A feed-forward .safetensors model (johnson, cin: any transformer-network model)."),
+        model: Path = typer.Argument(..., metavar="MODEL", help="A feed-forward .safetensors model (johnson, cin: any transformer-network model), or a shipped model's name."),
         fmt: str = typer.Option(..., "--format", "-f", help="onnx or torchscript."),
         output: Path = typer.Option(..., "--output", "-o", help="The file to write (.onnx, .pt)."),
         json: bool = typer.Option(False, "--json", help="Print a JSON object describing the export."),
@@ -25,7 +25,9 @@ def install(app: typer.Typer) -> None:
         stylized image clamped to [0,1].
         """
         from styletool.export import export_model
+        from styletool.shipped import resolve_model
 
+        model = resolve_model(model)
         written = export_model(model, output, fmt=fmt.lower())
         if json:
             print_json({"model": str(model), "format": fmt.lower(), "output": str(written)})

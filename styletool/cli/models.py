@@ -1,4 +1,4 @@
-"""`styletool models`: inspect model files."""
+"""`styletool models`: the shipped models, and the metadata of any model file."""
 
 from __future__ import annotations
 
@@ -10,17 +10,48 @@ from styletool.cli.output import print_json, stdout_console
 
 
 def install(app: typer.Typer) -> None:
-    models_app = typer.Typer(help="Inspect model files.", no_args_is_help=True)
+    models_app = typer.Typer(help="List the models that ship with styletool (`styletool models`), or inspect a model file (`styletool models info MODEL`).")
     app.add_typer(models_app, name="models")
+
+    @models_app.callback(invoke_without_command=True)
+    def models(
+        ctx: typer.Context,
+        json: bool = typer.Option(False, "--json", help="Print the list as one JSON object per model."),
+    ) -> None:
+        """List the shipped models: name, method, styles. Name one with --model NAME, no path needed."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from styletool.modelfile import read_metadata
+        from styletool.shipped import shipped_models
+
+        shipped = shipped_models()
+        console = stdout_console()
+        if not shipped and not json:
+            console.print("no models ship with this installation")
+        for model in shipped.values():
+            metadata = read_metadata(model.path)
+            styles = metadata.get("styles", [])
+            if json:
+                print_json({"name": model.name, "method": model.method, "default": model.default, "file": str(model.path),
+                            "styles": styles, "architecture": metadata.get("architecture", "full"), "summary": model.summary})
+                continue
+            default = " (default for --method " + model.method + ")" if model.default else ""
+            console.print(f"[bold]{model.name}[/bold]  method {model.method}{default}", highlight=False)
+            if model.summary:
+                console.print(f"  {model.summary}", highlight=False)
+            if styles:
+                console.print(f"  styles: {', '.join(styles)}", highlight=False)
 
     @models_app.command("info")
     def info(
-        path: Path = typer.Argument(..., metavar="MODEL", help="A .safetensors model file."),
+        path: Path = typer.Argument(..., metavar="MODEL", help="A .safetensors model file, or a shipped model's name."),
         json: bool = typer.Option(False, "--json", help="Print the metadata as one JSON object."),
     ) -> None:
         """Print a model file's metadata: method, styles, training settings (reads only the header)."""
         from styletool.modelfile import read_metadata
+        from styletool.shipped import resolve_model
 
+        path = resolve_model(path)
         metadata = read_metadata(path)
         if json:
             print_json(metadata)

@@ -22,6 +22,7 @@ from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, previe
 from styletool.errors import StyletoolError, UsageError
 from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
+from styletool.shipped import model_for
 
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
 SMOOTHING_METHODS = ("both", "stats", "still")
@@ -86,7 +87,7 @@ def install(app: typer.Typer) -> None:
         method: str = typer.Option("gatys", "--method", "-m", help="Stylization method (see `styletool methods`)."),
         bit_depth: int = typer.Option(8, "--bit-depth", help="8, or 16 for PNG and TIFF outputs."),
         size: Optional[int] = typer.Option(None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."),
-        model: List[Path] = typer.Option([], "--model", help="Model file, for methods that use one; repeat to blend several (metastyle --mix)."),
+        model: List[Path] = typer.Option([], "--model", help="Model file or shipped model name (`styletool models`), for methods that use one; repeat to blend several (metastyle --mix). Default: the method's shipped model, if it has one."),
         recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for photos in subfolders of folder inputs (and let ** in patterns cross folders)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that already exist."),
         skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave inputs whose output already exists (resumable batch runs)."),
@@ -115,6 +116,7 @@ def install(app: typer.Typer) -> None:
             options = parse_options(options_cls, option_words, method=method)
         if overwrite and skip_existing:
             raise UsageError("give --overwrite or --skip-existing, not both")
+        model = model_for(method, list(model))
         if "-" in raw_inputs and int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise UsageError("reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns")
         inputs = expand_inputs(raw_inputs, recursive=recursive)

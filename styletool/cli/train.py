@@ -14,6 +14,7 @@ from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
 from styletool.options import parse_options
 from styletool.plugins import get_registry
+from styletool.shipped import resolve_model
 from styletool.specs import resolve
 
 # --preview: the network's picture of a fixed photo every this many steps.
@@ -48,7 +49,7 @@ def install(app: typer.Typer) -> None:
         style: List[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
         style_dir: Optional[Path] = typer.Option(None, "--style-dir", help="A folder of paintings to learn (cin)."),
         output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.safetensors)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to extend (cin with --add-style)."),
+        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to extend (cin with --add-style): a file or a shipped model's name."),
         add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
         batch_size: int = typer.Option(4, "--batch-size", min=1, help="Photos per step (per process under torchrun)."),
@@ -88,6 +89,7 @@ def install(app: typer.Typer) -> None:
         if add_style:
             if model is None:
                 raise UsageError("--add-style needs --model, the model to extend")
+            model = resolve_model(model)
             paintings = list(add_style)
         _run(method=method, options=options, content_dir=content_dir, paintings=paintings, output=output, model=model,
              steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
