@@ -87,8 +87,8 @@ def test_a_trained_network_in_int8_paints_what_fp32_paints(starry_johnson, cli, 
         assert result.code == 0, result.err
     fp32, int8 = (load_image(outputs[label]).pixels for label in ("fp32", "int8"))
     assert fp32.shape == int8.shape
-    # Measured about 49 dB on other photos (chicago, tubingen) with a full-network model, 41.8 dB with the
-    # light network this fixture now trains (fewer channels average out less rounding): the eye sees no
-    # difference in either.
+    # Measured about 49 dB and 0.6/255 mean on other photos (chicago, tubingen) with a full-network model;
+    # 41.8 dB and 1.4/255 with the light network this fixture now trains (fewer channels average out less
+    # rounding). The eye sees no difference in either.
     assert psnr(int8, fp32) > 38
-    assert (int8 - fp32).abs().mean() < 1 / 255
+    assert (int8 - fp32).abs().mean() < 2.5 / 255
