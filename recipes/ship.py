@@ -12,10 +12,10 @@ MANIFEST.json records the file's SHA-256, which tests/test_shipped.py checks.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
+from styletool.cache import file_digest
 from styletool.modelfile import load_model, save_model
 from styletool.shipped import MANIFEST, SHIPPED_DIR
 
@@ -43,8 +43,7 @@ def main() -> None:
         for entry in entries:
             if entry["method"] == metadata["method"]:
                 entry["default"] = False
-    with open(target, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = file_digest(target)
     entries.append({"name": args.name, "method": metadata["method"], "file": target.name, "sha256": digest,
                     "default": args.default, "summary": args.summary})
     MANIFEST.write_text(json.dumps(entries, indent=2) + "\n")

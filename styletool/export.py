@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError
 from styletool.modelfile import ModelFileError, load_model
-from styletool.nn.transformer import network_from
+from styletool.nn.transformer import TransformerNet, network_from
 
 FORMATS = ("onnx", "torchscript")
 ONNX_OPSET = 18

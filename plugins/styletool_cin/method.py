@@ -84,7 +84,7 @@ class CinTask(BasicTask):
     def styles_for_step(self, step: int) -> list[int]:
         """The styles step ``step`` trains: a pure function of the seed and the step (exact resume)."""
         generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
-        if self.styles_per_step == 1:
+        if self.styles_per_step == 1:  # the draw of runs made before --styles-per-step: their checkpoints resume exactly
             return [self.styles[int(torch.randint(len(self.styles), (), generator=generator))]]
         order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step]
         return [self.styles[int(i)] for i in order]
