@@ -120,6 +120,10 @@ def test_adding_a_style_leaves_the_old_ones_unchanged(trained, tmp_path, photos)
     assert all(torch.equal(x, y) for x, y in zip(before, after))
     new = stylize(method, result.output, photo, style_index="yellow")
     assert not any(torch.allclose(new, x) for x in before)
+    # Only the new row trains, in every step: --style-lr-scale has nothing to catch up with and is not applied.
+    _, plain = train(tmp_path, photos, styles=paintings(7), names=["yellow"], model=path, output="plain.safetensors",
+                     steps=4, style_lr_scale=1)
+    assert all(torch.equal(a, b) for a, b in zip(load_model(plain.output).tensors.values(), bigger.tensors.values()))
 
 
 def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
@@ -138,7 +142,8 @@ def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
 def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
     """One step with three paintings over a batch of two photos... capped: two paintings, one per photo."""
     styles = paintings(1, 2, 3)
-    _, one = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors")
+    _, one = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors",
+                   styles_per_step=1)
     _, two = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="two.safetensors",
                    styles_per_step=3)
 
@@ -152,8 +157,8 @@ def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
 
 def test_style_tables_can_learn_faster_than_the_shared_weights(tmp_path, photos):
     styles = paintings(1, 2)
-    _, plain = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="plain.safetensors")
-    _, fast = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="fast.safetensors", style_lr_scale=10)
+    _, plain = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="plain.safetensors", style_lr_scale=1)
+    _, fast = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="fast.safetensors")  # default: 10
     a, b = load_model(plain.output).tensors, load_model(fast.output).tensors
     moved = lambda t: float((t["encoder.0.norm.norm.scale"] - 1).abs().max())  # noqa: E731
     assert moved(b) > 5 * moved(a)  # Adam's steps are about lr long: 10x the rate, about 10x the move

@@ -74,8 +74,13 @@ class CinTask(BasicTask):
         return tables
 
     def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
-        """The style tables at ``lr * style_lr_scale``, everything else at ``lr``."""
+        """The style tables at ``lr * style_lr_scale``, everything else at ``lr``.
+
+        Adding styles trains only the new rows, in every step: nothing lags behind, so one rate.
+        """
         trained = self.parameters()
+        if self.only_styles:
+            return [{"params": trained}]
         tables = {id(p) for p in self.model.style_parameters()}
         groups = [{"params": [p for p in trained if id(p) not in tables]},
                   {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale}]
