@@ -41,6 +41,13 @@ def painting_file(name: str) -> Path:
     raise SystemExit(f"no painting named {name} under {SHARED}")
 
 
+def judged(judge, result, photo, painting, photo_distance: float | None = None) -> tuple[float, float]:
+    """(style distance as a fraction of the photo's own, luminance SSIM to the photo) of one result."""
+    if photo_distance is None:
+        photo_distance = style_distance(judge, JUDGE_LAYERS, photo, painting)
+    return style_distance(judge, JUDGE_LAYERS, result, painting) / photo_distance, luminance_ssim(result, photo)
+
+
 def stylizations(runtime: Runtime, model: Path):
     """(label, style name, stylize function) for every style of ``model``."""
     metadata = read_metadata(model)
@@ -82,8 +89,7 @@ def main() -> int:
             for name, photo in photos.items():
                 with torch.no_grad():
                     result = method.stylize(photo, request, prepared)
-                ratio = style_distance(judge, JUDGE_LAYERS, result, painting) / style_distance(judge, JUDGE_LAYERS, photo, painting)
-                ssim = luminance_ssim(result, photo)
+                ratio, ssim = judged(judge, result, photo, painting)
                 records.append({"model": str(value), "style": style, "photo": name, "style_ratio": round(ratio, 3),
                                 "ssim": round(ssim, 3)})
                 print(json.dumps(records[-1]), file=sys.stderr)

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import torch
 
-from styletool import AdaptRequest, Runtime, TransformerNet, load_image, load_model, luminance_ssim, resize_longest, save_image, save_model
+from styletool import AdaptRequest, Runtime, TransformerNet, load_image, load_model, resize_longest, save_image, save_model
 from styletool.grid import labelled_grid
 from styletool.metrics import style_distance
+from styletool_metastyle.options import MetaStyleAdaptOptions
 from styletool.shipped import resolve_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from evaluate import JUDGE_LAYERS, SHARED, SQUEEZENET, painting_file  # noqa: E402
+from evaluate import JUDGE_LAYERS, SHARED, SQUEEZENET, judged, painting_file  # noqa: E402
 
 PAINTINGS = ["mondrian", "en_campo_gris", "scene_de_rue", "woman_in_peasant_dress", "starry_night", "the_scream"]
 
@@ -63,21 +64,20 @@ def main() -> int:
 
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("metastyle")
-    from styletool_metastyle.options import MetaStyleAdaptOptions
-
-    adapt_options = MetaStyleAdaptOptions()
     changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("image_size", args.image_size)) if v}
-    adapt_options = replace(adapt_options, **changes)
+    adapt_options = replace(MetaStyleAdaptOptions(), **changes)
     judge = runtime.backbone("squeezenet1_1", weights=SQUEEZENET)
     photo_path = SHARED / "images" / "content" / f"{args.photo}.jpg"
     photo = resize_longest(load_image(photo_path).pixels[None], args.size)
     records, grid, labels = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        starts = {"fresh": fresh_start(resolve_model(args.meta), work / "fresh.safetensors"), "meta": resolve_model(args.meta)}
+        meta = resolve_model(args.meta)
+        starts = {"fresh": fresh_start(meta, work / "fresh.safetensors"), "meta": meta}
         for name in args.paintings.split(","):
             painting = load_image(painting_file(name)).pixels[None]
             row = [painting, photo]
+            photo_distance = style_distance(judge, JUDGE_LAYERS, photo, painting)
             for start, path in starts.items():
                 began = time.perf_counter()
                 result = method.adapt(AdaptRequest(options=adapt_options, model=path, style=painting, style_name=name,
@@ -85,9 +85,9 @@ def main() -> int:
                 seconds = time.perf_counter() - began
                 with torch.no_grad():
                     image = result.model.eval()(photo).float().clamp(0, 1)
-                ratio = style_distance(judge, JUDGE_LAYERS, image, painting) / style_distance(judge, JUDGE_LAYERS, photo, painting)
+                ratio, ssim = judged(judge, image, photo, painting, photo_distance)
                 records.append({"painting": name, "start": start, "seconds": round(seconds, 1),
-                                "style_ratio": round(ratio, 3), "ssim": round(luminance_ssim(image, photo), 3)})
+                                "style_ratio": round(ratio, 3), "ssim": round(ssim, 3)})
                 print(json.dumps(records[-1]), file=sys.stderr)
                 row.append(image)
             grid.append(row)

@@ -21,5 +21,5 @@ class CinOptions(FeedForwardOptions):
 class CinTrainOptions(PerceptualOptions):
     """The perceptual loss a cin network is trained with, and how many paintings each step trains."""
 
-    style_lr_scale: float = option(10.0, help="The per-painting tables learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/models.md: with 1, eight styles were still one picture after 1000 steps). Not used by --add-style, which trains only the new rows, every step.", min=0, min_exclusive=True)
+    style_lr_scale: float = option(10.0, help="The per-painting tables learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/training.md). Not used by --add-style, which trains only the new rows, every step.", min=0, min_exclusive=True)
     styles_per_step: int = option(2, help="Paintings trained in each step, drawn at random: the batch's photos are shared among them, one painting per photo (at most --batch-size). More gives every painting more updates in the same time.", min=1)
