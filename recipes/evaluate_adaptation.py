@@ -1,6 +1,6 @@
 """Judge a meta-trained model: adapt it to paintings it never saw, against a fresh network adapted identically.
 
-    python recipes/evaluate_adaptation.py [--meta build/metastyle_meta.safetensors] [--paintings mondrian,scene_de_rue,...]
+    python recipes/evaluate_adaptation.py [--meta meta] [--paintings mondrian,scene_de_rue,...]
                                           [--photo tubingen] [--steps N] [--batch-size N] [--image-size N]
                                           [--gallery docs/images/metastyle_adaptation.jpg] [--json out.json]
 
@@ -50,13 +50,15 @@ def fresh_start(meta_path: Path, out: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--meta", default="build/metastyle_meta.safetensors", help="meta-trained model: a file or a shipped model's name")
+    parser.add_argument("--meta", default="meta", help="meta-trained model: a file or a shipped model's name (default: the shipped one)")
     parser.add_argument("--paintings", default=",".join(PAINTINGS))
     parser.add_argument("--photo", default="tubingen", help="the photo adapted on and stylized (../shared/images/content)")
     parser.add_argument("--size", type=int, default=512, help="longest side of the stylized photo")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--image-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--only-norm", action="store_true", help="adapt only the instance-norm scales and shifts")
     parser.add_argument("--cell", type=int, default=256)
     parser.add_argument("--gallery", type=Path)
     parser.add_argument("--json", type=Path)
@@ -64,7 +66,8 @@ def main() -> int:
 
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("metastyle")
-    changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("image_size", args.image_size)) if v}
+    changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("image_size", args.image_size),
+                                                       ("lr", args.lr), ("only_norm", args.only_norm)) if v}
     adapt_options = replace(MetaStyleAdaptOptions(), **changes)
     judge = runtime.backbone("squeezenet1_1", weights=SQUEEZENET)
     photo_path = SHARED / "images" / "content" / f"{args.photo}.jpg"
@@ -97,7 +100,8 @@ def main() -> int:
         mine = [r for r in records if r["start"] == start]
         summary[start] = {key: round(sum(r[key] for r in mine) / len(mine), 3) for key in ("seconds", "style_ratio", "ssim")}
     summary["settings"] = {"steps": adapt_options.steps, "batch_size": adapt_options.batch_size,
-                           "image_size": adapt_options.image_size, "lr": adapt_options.lr}
+                           "image_size": adapt_options.image_size, "lr": adapt_options.lr,
+                           "only_norm": adapt_options.only_norm}
     print(json.dumps(summary))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "records": records}, indent=1) + "\n")

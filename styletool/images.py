@@ -138,6 +138,14 @@ def load_image(
             raise ImageError("empty file", where=path)
         values, alpha, bits = _decode(file, path, max_pixels)
 
+    if size is not None:
+        # Refuse before resizing: an absurd size would otherwise try to allocate gigabytes and fail obscurely.
+        height, width = values.shape[:2]
+        scale = size / max(height, width)
+        new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
+        if new_height * new_width > max_pixels:
+            raise ImageError(f"size {size} would make a {new_width}x{new_height} image, more than the "
+                             f"{max_pixels:,} pixels styletool handles", where=path)
     pixels = torch.from_numpy(values).permute(2, 0, 1).contiguous()
     alpha_tensor = None if alpha is None else torch.from_numpy(alpha).permute(2, 0, 1).contiguous()
     if size is not None:

@@ -10,7 +10,6 @@ import contextlib
 import os
 import random
 import re
-from pathlib import Path
 from typing import Any, Iterator
 
 import torch
@@ -63,15 +62,6 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def default_cache_dir() -> Path:
-    """Where styletool keeps caches: $STYLETOOL_CACHE_DIR, else the XDG cache folder."""
-    explicit = os.environ.get("STYLETOOL_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "styletool"
-
-
 class Runtime:
     """Device, precision, seed and the shared backbones for one run."""
 
@@ -81,7 +71,6 @@ class Runtime:
         device: str = "auto",
         precision: str = "auto",
         seed: int | None = None,
-        cache_dir: str | os.PathLike | None = None,
         registry: Registry | None = None,
     ):
         if precision not in PRECISION_CHOICES:
@@ -89,7 +78,6 @@ class Runtime:
         self.device = resolve_device(device)
         self.precision = precision
         self.seed = seed
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._registry = registry
         if precision == "fp16" and self.device.type == "cpu":
             # CPU fp16 kernels are slow and partly missing; bf16 is the CPU's half type.

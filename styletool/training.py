@@ -632,9 +632,6 @@ def resolve_training_device(runtime_device: torch.device, dist_info: Distributed
     return runtime_device
 
 
-TrainCallback = Callable[[Progress], None]
-
-
 def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, method: str,
                  progress: ProgressCallback = ignore_progress) -> TrainResult:
     """Build the task (seeded), the data and the trainer for ``request``; resume if asked; train.

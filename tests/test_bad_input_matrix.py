@@ -155,6 +155,14 @@ def test_unusual_but_valid_images_are_stylized(cli, env, kind, method):
     assert load_image(env["out"]).size == expected
 
 
+@pytest.mark.parametrize("method", ["johnson", "gatys"])
+def test_an_impossible_output_size_is_refused_up_front(cli, env, method):
+    args = ["--method", "johnson", "--model", env["model"]] if method == "johnson" else ["--style", env["painting"]]
+    result = cli("stylize", env["photo"], *args, "--size", "100000", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], fragment="size 100000 would make a 100000x75000 image")
+    assert "photo.png" in result.err
+
+
 def test_unwritable_output_folder(cli, env, monkeypatch):
     folder = env["tmp"] / "locked"
     folder.mkdir()

@@ -23,6 +23,7 @@ from styletool import (
     load_image,
     load_model,
     save_image,
+    save_model,
 )
 from styletool.options import make_options
 from styletool.specs import resolve
@@ -149,13 +150,13 @@ def paintings(*seeds):
     return [torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(s)) for s in seeds]
 
 
-def meta_train(tmp_path, photos, *, steps=4, resume=None, output="meta.safetensors", **options):
+def meta_train(tmp_path, photos, *, steps=4, resume=None, output="meta.safetensors", model=None, lr=1e-3, **options):
     runtime = tiny_runtime()
     method = runtime.method("metastyle")
     opts = make_options(resolve(runtime.registry.method("metastyle").train_options), {**TINY_LOSS, "meta_batch": 2, **options})
-    settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=2, lr=1e-3)
+    settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=2, lr=lr)
     request = TrainRequest(options=opts, settings=settings, content_dir=photos, output=tmp_path / output,
-                           styles=paintings(1, 2, 3), style_names=["red", "green", "blue"], resume=resume)
+                           styles=paintings(1, 2, 3), style_names=["red", "green", "blue"], resume=resume, model=model)
     return method, method.train(request)
 
 
@@ -213,6 +214,30 @@ def test_first_order_all_weights_and_a_separate_query_folder_train(tmp_path, pho
     assert other.output.is_file()
     changed = [n for n, v in plain.model.state_dict().items() if not torch.equal(v, other.model.state_dict()[n])]
     assert changed  # the options change the training, not just the metadata
+
+
+def test_meta_training_starts_from_a_cin_model_with_its_styles_averaged(tmp_path, photos, adapted):
+    torch.manual_seed(0)
+    cin = TransformerNet(num_styles=3, architecture="light")
+    with torch.no_grad():  # distinct style rows, so the mean is not the default (1, 0)
+        for table in cin.style_parameters():
+            table.normal_()
+    save_model(tmp_path / "cin.safetensors", cin.state_dict(),
+               {"method": "cin", "network": "transformer-cin", "num_styles": 3, "architecture": "light", "styles": ["a", "b", "c"]})
+    # A vanishing learning rate: what comes out is the starting point itself.
+    _, result = meta_train(tmp_path, photos, steps=1, lr=1e-12, model=tmp_path / "cin.safetensors", network="full")
+    model = load_model(result.output, method="metastyle")
+    assert model.metadata["architecture"] == "light"  # the starting network's, whatever --network says
+    assert model.metadata["started_from"]["file"] == "cin.safetensors"
+    mean = cin.single_style().state_dict()
+    for name, value in model.tensors.items():
+        assert torch.allclose(value, mean[name], atol=1e-6), name
+    photo = torch.rand(1, 3, 32, 32)
+    weights = torch.full((3,), 1 / 3)
+    with torch.no_grad():
+        assert torch.allclose(cin.single_style()(photo), cin(photo, weights), atol=1e-5)
+    with pytest.raises(UsageError, match="adapted to one painting"):
+        meta_train(tmp_path / "again", photos, steps=1, model=adapted[0])
 
 
 def test_meta_training_needs_several_styles_and_two_photos_per_batch(tmp_path, photos):

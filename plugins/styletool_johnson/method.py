@@ -78,7 +78,7 @@ class JohnsonMethod(Method):
                 f"({len(request.styles)} given; --method cin holds many styles in one model)"
             )
         if request.model is not None:
-            raise UsageError("method 'johnson' trains from scratch; --model is for --method cin --add-style")
+            raise UsageError("method 'johnson' trains from scratch; --model is for cin (--add-style) and metastyle (a starting network)")
         perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
         target = perceptual.style_target(request.styles[0], size=opts.style_size)
         metadata = {

@@ -6,7 +6,7 @@ rather than a network for one style: each outer step adapts copies of the
 current weights to a few sampled paintings with a few plain gradient steps,
 scores the adapted copies on other photos, and moves the starting point so
 those scores improve (:mod:`styletool_metastyle.meta`). From that starting
-point, a new painting needs only a couple of hundred ordinary training steps
+point, a new painting needs only a hundred or two ordinary training steps
 (`styletool adapt`), after which the adapted model stylizes at feed-forward
 speed like any johnson model.
 
@@ -16,6 +16,7 @@ Model files carry ``kind``: ``meta`` for a meta-trained starting point,
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import tempfile
@@ -276,8 +277,7 @@ class MetaStyleMethod(Method):
         if len(request.styles) < 2:
             raise UsageError("meta-training needs several paintings to generalize from: --style-dir DIR "
                              f"(or --style A --style B ...); {len(request.styles)} given")
-        if request.model is not None:
-            raise UsageError("metastyle meta-trains from scratch; --model is not used (adapt with `styletool adapt`)")
+        start = starting_network(request.model) if request.model is not None else None
         settings: TrainSettings = request.settings
         query_photos = None
         if opts.val_content_dir is not None:
@@ -294,14 +294,31 @@ class MetaStyleMethod(Method):
             "styles": list(request.style_names),
             "backbone": opts.backbone,
             "network": "transformer",
-            "architecture": opts.network,
+            "architecture": start.architecture if start is not None else opts.network,
             "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
         }
+        if start is not None:
+            metadata["started_from"] = {"file": Path(request.model).name, "sha256": file_digest(request.model)}
 
         def build() -> MetaTask:
-            return MetaTask(TransformerNet(architecture=opts.network), perceptual, targets, opts, settings, metadata, query_photos)
+            net = copy.deepcopy(start) if start is not None else TransformerNet(architecture=opts.network)
+            return MetaTask(net, perceptual, targets, opts, settings, metadata, query_photos)
 
         return run_training(self.runtime, build, request, method=self.name, progress=progress)
+
+
+def starting_network(path: Path) -> TransformerNet:
+    """The network meta-training starts from when given --model: any feed-forward model's weights.
+
+    A multi-style (cin) model gives its shared convolutions with the mean of
+    its style rows: a network that already paints, sitting among its styles,
+    from which the meta-objective has far less to learn than from random
+    weights (docs/metastyle.md measures the difference).
+    """
+    net, model = load_transformer(path, method=None)
+    if model.metadata.get("kind") == ADAPTED:
+        raise UsageError("this model is adapted to one painting; start from a meta-trained, cin or johnson model", where=path)
+    return net.single_style() if net.conditional else net
 
 
 def _workers_for(content_dir: Path | None) -> int:

@@ -36,11 +36,13 @@ class MetaStyleTrainOptions(PerceptualOptions):
 class MetaStyleAdaptOptions:
     """How a meta-trained model adapts to a new painting (`styletool adapt`, or on the fly in `stylize`)."""
 
-    steps: int = option(200, help="Adam steps of adaptation.", min=1)
+    # The defaults are what a user waits for on a laptop CPU, measured with the shipped meta-model
+    # (docs/metastyle.md): a painted result in about 40 s on 2 cores; more steps paint more.
+    steps: int = option(100, help="Adam steps of adaptation.", min=1)
     lr: float = option(1e-3, help="Adam learning rate of adaptation.", min=0, min_exclusive=True)
     only_norm: bool = option(False, help="Adapt only the instance-norm scales and shifts (fewer parameters, a milder change).")
-    batch_size: int = option(4, help="Photos per adaptation step.", min=1)
-    image_size: int = option(256, help="Side of the square photo crops adaptation trains on.", min=16)
+    batch_size: int = option(2, help="Photos per adaptation step.", min=1)
+    image_size: int = option(192, help="Side of the square photo crops adaptation trains on.", min=16)
     style_weight: float | None = option(None, help="Weight of the style loss (default: the one the meta-model was trained with).", min=0)
 
 

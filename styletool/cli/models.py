@@ -39,7 +39,11 @@ def install(app: typer.Typer) -> None:
             console.print(f"[bold]{model.name}[/bold]  method {model.method}{default}", highlight=False)
             if model.summary:
                 console.print(f"  {model.summary}", highlight=False)
-            if styles:
+            if metadata.get("kind") == "meta":
+                # A meta-trained model paints no style of its own: it is adapted to the one given.
+                console.print(f"  any painting: --method {model.method} --style PAINTING "
+                              f"(meta-trained on {len(styles)} paintings)", highlight=False)
+            elif styles:
                 console.print(f"  styles: {', '.join(styles)}", highlight=False)
 
     @models_app.command("info")

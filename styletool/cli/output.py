@@ -15,10 +15,6 @@ def stdout_console() -> Console:
     return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
-def stderr_console() -> Console:
-    return Console(stderr=True)
-
-
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:

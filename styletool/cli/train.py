@@ -49,7 +49,7 @@ def install(app: typer.Typer) -> None:
         style: List[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
         style_dir: Optional[Path] = typer.Option(None, "--style-dir", help="A folder of paintings to learn (cin)."),
         output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.safetensors)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to extend (cin with --add-style): a file or a shipped model's name."),
+        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to build on (cin: extended with --add-style; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name."),
         add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
         batch_size: int = typer.Option(4, "--batch-size", min=1, help="Photos per step (per process under torchrun)."),
@@ -86,10 +86,11 @@ def install(app: typer.Typer) -> None:
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
         paintings = list(style) + _paintings_in(style_dir)
-        if add_style:
-            if model is None:
-                raise UsageError("--add-style needs --model, the model to extend")
+        if add_style and model is None:
+            raise UsageError("--add-style needs --model, the model to extend")
+        if model is not None:
             model = resolve_model(model)
+        if add_style:
             paintings = list(add_style)
         _run(method=method, options=options, content_dir=content_dir, paintings=paintings, output=output, model=model,
              steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,

@@ -197,6 +197,29 @@ class TransformerNet(nn.Module):
         self.num_styles += 1
         return self.num_styles - 1
 
+    def single_style(self, style: Tensor | None = None) -> "TransformerNet":
+        """The plain network that computes this conditional one for one fixed blend of its styles.
+
+        ``style`` is ``[num_styles]`` weights; the default is the plain mean,
+        the network's "average painting". metastyle starts meta-training from
+        this: the shared convolutions of a network trained on many paintings
+        already paint, and the averaged norms sit among the styles.
+        """
+        if not self.conditional:
+            raise ValueError("only a conditional network has styles to fix")
+        weights = torch.full((self.num_styles,), 1 / self.num_styles) if style is None else style.float().cpu()
+        plain = TransformerNet(architecture=self.architecture)
+        state = {}
+        for name, value in self.state_dict().items():
+            if name.endswith(".norm.scale"):
+                state[name.removesuffix("scale") + "weight"] = weights @ value.float().cpu()
+            elif name.endswith(".norm.shift"):
+                state[name.removesuffix("shift") + "bias"] = weights @ value.float().cpu()
+            else:
+                state[name] = value.float().cpu()
+        plain.load_state_dict(state)
+        return plain
+
     def style_parameters(self) -> list[nn.Parameter]:
         """The per-style tables of a conditional network (what training a new style changes)."""
         return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.scale, m.shift)]
@@ -206,8 +229,8 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def load_transformer(path, *, method: str):
-    """Load a transformer-network model file made by ``method``: ``(network, ModelFile)``, on the CPU.
+def load_transformer(path, *, method: str | None):
+    """Load a transformer-network model file made by ``method`` (None: by any method): ``(network, ModelFile)``, on the CPU.
 
     The number of styles comes from the metadata (none for a single-style
     model); weights that do not fit give a one-line :class:`ModelFileError`.
@@ -215,7 +238,9 @@ def load_transformer(path, *, method: str):
     from styletool.modelfile import ModelFileError, load_model
 
     model = load_model(path, method=method)
-    return network_from(model, where=path, what=f"the {method} network"), model
+    if method is None and not str(model.metadata.get("network", "")).startswith("transformer"):
+        raise ModelFileError(f"a '{model.metadata.get('method')}' model without a feed-forward network", where=path)
+    return network_from(model, where=path, what=f"the {method or 'transformer'} network"), model
 
 
 def network_from(model, *, where, what: str = "the transformer network") -> TransformerNet:
