@@ -52,7 +52,7 @@ def install(app: typer.Typer) -> None:
         model: Optional[Path] = typer.Option(None, "--model", help="An existing model to build on (cin: extended with --add-style; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name."),
         add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Photos per step (per process under torchrun)."),
+        batch_size: int = typer.Option(2, "--batch-size", min=1, help="Photos per step (per process under torchrun). The defaults train a good model in well under an hour on a laptop CPU (docs/training.md)."),
         lr: float = typer.Option(1e-3, "--lr", "--meta-lr", help="Adam learning rate (for metastyle, the outer meta learning rate)."),
         lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."),
         image_size: int = typer.Option(256, "--image-size", min=8, help="Side of the square training crops."),
