@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-# Under pytest-xdist (`-n auto` in pyproject.toml) the workers share the cores: each gets its share of
+# Under pytest-xdist (`-n auto`, the README's test command) the workers share the cores: each gets its share of
 # threads, set before torch starts its thread pool, and passed on to the subprocesses tests start.
 # More threads than cores makes OpenMP spin against itself and everything many times slower.
 if os.environ.get("PYTEST_XDIST_WORKER"):
