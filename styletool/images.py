@@ -140,9 +140,7 @@ def load_image(
 
     if size is not None:
         # Refuse before resizing: an absurd size would otherwise try to allocate gigabytes and fail obscurely.
-        height, width = values.shape[:2]
-        scale = size / max(height, width)
-        new_height, new_width = max(1, round(height * scale)), max(1, round(width * scale))
+        new_height, new_width = longest_side_shape(*values.shape[:2], size)
         if new_height * new_width > max_pixels:
             raise ImageError(f"size {size} would make a {new_width}x{new_height} image, more than the "
                              f"{max_pixels:,} pixels styletool handles", where=path)
@@ -382,6 +380,12 @@ def _to_srgb(colour: PIL.Image.Image, source_profile: ImageCms.ImageCmsProfile |
 # ---------------------------------------------------------------------------
 
 
+def longest_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """``(height, width)`` scaled so the longest side is ``size``, the aspect kept, each side at least 1."""
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def resize_longest(pixels: Tensor, size: int) -> Tensor:
     """Resize ``[C, H, W]`` or ``[N, C, H, W]`` so the longest side is ``size``.
 
@@ -393,8 +397,7 @@ def resize_longest(pixels: Tensor, size: int) -> Tensor:
     if pixels.dim() not in (3, 4):
         raise ValueError(f"expected [C, H, W] or [N, C, H, W], got shape {tuple(pixels.shape)}")
     height, width = pixels.shape[-2:]
-    scale = size / max(height, width)
-    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    new_size = longest_side_shape(height, width, size)
     if new_size == (height, width):
         return pixels
     batch = pixels if pixels.dim() == 4 else pixels.unsqueeze(0)
