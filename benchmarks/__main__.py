@@ -28,7 +28,9 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md and results.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md and results.json"
+    )
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer iterations (a smoke run)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -37,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     from styletool import Runtime
 
     runtime = Runtime(device=args.device, seed=0)
-    results = {"machine": machine(), "device": str(runtime.device), "started": time.strftime("%Y-%m-%d %H:%M:%S"), "benchmarks": {}}
+    results = {
+        "machine": machine(),
+        "device": str(runtime.device),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "benchmarks": {},
+    }
     sections = []
     for name in args.only or BENCHMARKS:
         module = importlib.import_module(f"benchmarks.{name}")

@@ -22,15 +22,24 @@ def main(out: Path, device: str, steps: int, image_size: int, batch_size: int) -
     options = make_options(resolve(runtime.registry.method("johnson").train_options), {})
     painting = load_image("../shared/images/style/starry_night.jpg").pixels[None]
     settings = TrainSettings(steps=steps, batch_size=batch_size, image_size=image_size, checkpoint_every=0, workers=0)
-    request = TrainRequest(options=options, settings=settings, content_dir="../shared/images/content",
-                           output=out / "model.safetensors", styles=[painting], style_names=["starry_night"])
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir="../shared/images/content",
+        output=out / "model.safetensors",
+        styles=[painting],
+        style_names=["starry_night"],
+    )
     stamps = []
     method.train(request, progress=lambda event: stamps.append(time.perf_counter()))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if int(os.environ.get("RANK", "0")) == 0:
         steps_per_second = (len(stamps) - 1) / (stamps[-1] - stamps[0])  # the first step warms up
-        rate = {"processes": world, "steps_per_second": steps_per_second,
-                "images_per_second": steps_per_second * batch_size * world}
+        rate = {
+            "processes": world,
+            "steps_per_second": steps_per_second,
+            "images_per_second": steps_per_second * batch_size * world,
+        }
         (out / "rate.json").write_text(json.dumps(rate))
 
 

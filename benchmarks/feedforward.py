@@ -11,6 +11,7 @@ largest difference, the integer path by its PSNR against the plain network.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -53,7 +54,9 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
     int8 = None if int8_unavailable(runtime.device) else method.prepare(int8_request)
     photo = load_image(CONTENT).pixels[None]
     mixed = method.prepare(compiled_request)
-    for size in (96, 160) if compile_sizes else ():  # two sizes first, so the sizes measured below run the size-generic code
+    for size in (
+        (96, 160) if compile_sizes else ()
+    ):  # two sizes first, so the sizes measured below run the size-generic code
         method.stylize(runtime.to_device(resize_longest(photo, size)), compiled_request, mixed)
     plain = TransformerNet()
     plain.load_state_dict(net.state_dict())
@@ -82,8 +85,12 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
         # Alternating the two keeps a burst of load from other work on the machine from landing on one side only.
         best = best_of_interleaved({"plain": run_plain, "ours": run_ours}, runtime.device, repeats)
         figures[size]["plain_ms"] = min(figures[size]["plain_ms"], best["plain"] * 1e3)
-        figures[size][label] = {"ms": best["ours"] * 1e3, "max_abs_diff": float(difference.abs().max()),
-                                "psnr_db": psnr_db(difference), "first_call_s": first_call}
+        figures[size][label] = {
+            "ms": best["ours"] * 1e3,
+            "max_abs_diff": float(difference.abs().max()),
+            "psnr_db": psnr_db(difference),
+            "first_call_s": first_call,
+        }
         if "compile" not in label:
             with peak_memory(runtime.device) as our_peak:
                 run_ours()
@@ -107,16 +114,27 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
     rows = []
     for size, values in figures.items():
         h, w = images[size].shape[-2:]
-        for label in ("styletool", "styletool --int8", "styletool --compile, one size", "styletool --compile, mixed sizes"):
+        for label in (
+            "styletool",
+            "styletool --int8",
+            "styletool --compile, one size",
+            "styletool --compile, mixed sizes",
+        ):
             if label not in values:
                 continue
             v = values[label]
             memory = ""
             if "peak_mb" in v:
                 memory = f"; peak {mb(v['peak_mb'])} vs {mb(values['plain_peak_mb'])}"
-            agreement = f"PSNR {v['psnr_db']:.1f} dB" if "int8" in label and v['psnr_db'] is not None else f"max diff {v['max_abs_diff']:.1e}"
-            rows.append(f"| johnson inference {w}x{h}, {label} | {v['ms']:.1f} ms | {values['plain_ms']:.1f} ms (plain eager fp32) "
-                        f"| {v['speedup']:.2f}x ({agreement}; first call {v['first_call_s']:.1f} s{memory}) |")
+            agreement = (
+                f"PSNR {v['psnr_db']:.1f} dB"
+                if "int8" in label and v["psnr_db"] is not None
+                else f"max diff {v['max_abs_diff']:.1e}"
+            )
+            rows.append(
+                f"| johnson inference {w}x{h}, {label} | {v['ms']:.1f} ms | {values['plain_ms']:.1f} ms (plain eager fp32) "
+                f"| {v['speedup']:.2f}x ({agreement}; first call {v['first_call_s']:.1f} s{memory}) |"
+            )
     return figures, rows
 
 
@@ -130,8 +148,11 @@ def light_network(runtime, repeats, workdir, *, size: int = 512):
     torch.manual_seed(0)
     full = TransformerNet(architecture="full").to(runtime.device).eval()
     light = TransformerNet(architecture="light")
-    path = save_model(workdir / "light.safetensors", light.state_dict(),
-                      {"method": "johnson", "styles": ["random"], "architecture": "light"})
+    path = save_model(
+        workdir / "light.safetensors",
+        light.state_dict(),
+        {"method": "johnson", "styles": ["random"], "architecture": "light"},
+    )
     from styletool_johnson.options import JohnsonOptions
 
     method = runtime.method("johnson")
@@ -148,12 +169,22 @@ def light_network(runtime, repeats, workdir, *, size: int = 512):
     for label, options in variants.items():
         request = StylizeRequest(options=options, model=path)
         prepared = method.prepare(request)
-        best = best_of_interleaved({"plain": run_plain, "ours": lambda: method.stylize(image, request, prepared)},
-                                   runtime.device, repeats)
-        figures[label] = {"ms": best["ours"] * 1e3, "plain_ms": best["plain"] * 1e3, "speedup": best["plain"] / best["ours"]}
+        best = best_of_interleaved(
+            {"plain": run_plain, "ours": functools.partial(method.stylize, image, request, prepared)},
+            runtime.device,
+            repeats,
+        )
+        figures[label] = {
+            "ms": best["ours"] * 1e3,
+            "plain_ms": best["plain"] * 1e3,
+            "speedup": best["plain"] / best["ours"],
+        }
     h, w = image.shape[-2:]
-    rows = [f"| {label} inference {w}x{h} | {v['ms']:.1f} ms | {v['plain_ms']:.1f} ms (full network, plain eager fp32) "
-            f"| {v['speedup']:.2f}x |" for label, v in figures.items()]
+    rows = [
+        f"| {label} inference {w}x{h} | {v['ms']:.1f} ms | {v['plain_ms']:.1f} ms (full network, plain eager fp32) "
+        f"| {v['speedup']:.2f}x |"
+        for label, v in figures.items()
+    ]
     return figures, rows
 
 
@@ -173,12 +204,15 @@ def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
     left = (photo.shape[-1] - size) // 2
     image = runtime.to_device(photo[..., :size, left : left + size].contiguous())
     plain = net.to(runtime.device).eval()
-    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16} if runtime.device.type == "cuda" else {"bf16": torch.bfloat16}
+    dtypes = (
+        {"fp16": torch.float16, "bf16": torch.bfloat16} if runtime.device.type == "cuda" else {"bf16": torch.bfloat16}
+    )
 
     def under_autocast(network, dtype):
         def call():
             with torch.inference_mode(), torch.autocast(runtime.device.type, dtype=dtype):
                 return network(image).float().clamp(0, 1)
+
         return call
 
     variants = {}
@@ -200,12 +234,18 @@ def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
         got = run_variant()  # compiles and captures, for the graph variants
         first_call = time.perf_counter() - started
         best = best_of_interleaved({"plain": run_plain, "ours": run_variant}, runtime.device, repeats)
-        figures[label] = {"ms": best["ours"] * 1e3, "plain_ms": best["plain"] * 1e3,
-                          "speedup": best["plain"] / best["ours"], "first_call_s": first_call,
-                          "psnr_db": psnr_db(got - expected)}
-    rows = [f"| johnson inference {size}x{size}, {label} | {v['ms']:.2f} ms | {v['plain_ms']:.2f} ms (plain eager fp32) "
-            f"| {v['speedup']:.2f}x (PSNR {v['psnr_db'] or float('inf'):.1f} dB; first call {v['first_call_s']:.1f} s) |"
-            for label, v in figures.items()]
+        figures[label] = {
+            "ms": best["ours"] * 1e3,
+            "plain_ms": best["plain"] * 1e3,
+            "speedup": best["plain"] / best["ours"],
+            "first_call_s": first_call,
+            "psnr_db": psnr_db(got - expected),
+        }
+    rows = [
+        f"| johnson inference {size}x{size}, {label} | {v['ms']:.2f} ms | {v['plain_ms']:.2f} ms (plain eager fp32) "
+        f"| {v['speedup']:.2f}x (PSNR {v['psnr_db'] or float('inf'):.1f} dB; first call {v['first_call_s']:.1f} s) |"
+        for label, v in figures.items()
+    ]
     return figures, rows
 
 
@@ -216,15 +256,31 @@ def run(runtime, *, quick: bool, log):
     with tempfile.TemporaryDirectory() as folder:
         sizes = [64, 128] if quick else [256, 512, 1024, 2048]
         compile_sizes = [] if quick else [256, 512, 1024]  # compiling costs ~15 s a size; 2048 runs the eager path
-        figures, rows = inference(runtime, sizes, repeats=1 if quick else 5, workdir=Path(folder), compile_sizes=compile_sizes)
+        figures, rows = inference(
+            runtime, sizes, repeats=1 if quick else 5, workdir=Path(folder), compile_sizes=compile_sizes
+        )
         for size, values in figures.items():
             log(f"{size}px: {values}")
         light, light_rows = light_network(runtime, 1 if quick else 5, Path(folder), size=128 if quick else 512)
         log(f"light network: {light}")
     torch.manual_seed(0)
-    half, half_rows = reduced_precision(runtime, TransformerNet(), repeats=1 if quick else 5, size=64 if quick else 512,
-                                        graphs=runtime.device.type == "cuda" and not quick)
+    half, half_rows = reduced_precision(
+        runtime,
+        TransformerNet(),
+        repeats=1 if quick else 5,
+        size=64 if quick else 512,
+        graphs=runtime.device.type == "cuda" and not quick,
+    )
     log(f"reduced precision: {half}")
-    table = "\n".join(["### Feed-forward inference (johnson; cin runs the same network)", "",
-                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows, *light_rows, *half_rows])
+    table = "\n".join(
+        [
+            "### Feed-forward inference (johnson; cin runs the same network)",
+            "",
+            "| measure | styletool | baseline | ratio |",
+            "| --- | --- | --- | --- |",
+            *rows,
+            *light_rows,
+            *half_rows,
+        ]
+    )
     return {"inference": figures, "reduced_precision": half, "light_network": light}, table

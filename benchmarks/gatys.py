@@ -65,8 +65,15 @@ class PlainGatys:
 
     def optimize(self, start, iterations, on_eval=None):
         canvas = (start * 255).requires_grad_(True)
-        opt = torch.optim.LBFGS([canvas], lr=1, max_iter=iterations, max_eval=iterations, history_size=100,
-                                tolerance_grad=-1, tolerance_change=-1)
+        opt = torch.optim.LBFGS(
+            [canvas],
+            lr=1,
+            max_iter=iterations,
+            max_eval=iterations,
+            history_size=100,
+            tolerance_grad=-1,
+            tolerance_change=-1,
+        )
 
         def closure():
             opt.zero_grad()
@@ -109,7 +116,9 @@ def seconds_per_iteration(runtime, content, style, iterations):
     (targets, optimizer state) is left out of both.
     """
     _, opts = _gatys(runtime)
-    plain = PlainGatys(runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight)
+    plain = PlainGatys(
+        runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight
+    )
 
     def steady_rate(run):
         stamps = []
@@ -120,7 +129,9 @@ def seconds_per_iteration(runtime, content, style, iterations):
     with peak_memory(runtime.device) as plain_peak:
         t_plain = steady_rate(lambda tick: plain.optimize(content, iterations, on_eval=tick))
     with peak_memory(runtime.device) as our_peak:
-        t_ours = steady_rate(lambda tick: _run_method(runtime, content, style, on_event=tick, scales=1, iterations=iterations))
+        t_ours = steady_rate(
+            lambda tick: _run_method(runtime, content, style, on_event=tick, scales=1, iterations=iterations)
+        )
     return t_ours, t_plain, our_peak.megabytes, plain_peak.megabytes
 
 
@@ -140,7 +151,9 @@ def default_run_seconds(runtime, content, style, **options):
 def multiscale_versus_single(runtime, content, style, cap, scales=3, **options):
     """Time of a coarse-to-fine run, and of a single-scale run to the same full-size loss."""
     _, opts = _gatys(runtime)
-    judge = PlainGatys(runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight)
+    judge = PlainGatys(
+        runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight
+    )
     _sync(runtime)
     t0 = time.perf_counter()
     result = _run_method(runtime, content, style, scales=scales, **options)
@@ -184,11 +197,18 @@ def run(runtime, *, quick: bool, log):
         content = resize_longest(content_full, size)
         iterations = 3 if quick else (10 if size <= 256 else 6)
         ours, plain, our_peak, plain_peak = seconds_per_iteration(runtime, content, style, iterations)
-        per_iteration[size] = {"styletool_s": ours, "plain_s": plain, "speedup": plain / ours,
-                               "styletool_peak_mb": our_peak, "plain_peak_mb": plain_peak}
+        per_iteration[size] = {
+            "styletool_s": ours,
+            "plain_s": plain,
+            "speedup": plain / ours,
+            "styletool_peak_mb": our_peak,
+            "plain_peak_mb": plain_peak,
+        }
         log(f"{size}px: {ours:.3f} s/it vs plain {plain:.3f} s/it")
-        rows.append(f"| seconds per L-BFGS iteration, {size} px | {ours:.3f} (peak {mb(our_peak)}) "
-                    f"| {plain:.3f} (plain; peak {mb(plain_peak)}) | {plain / ours:.2f}x |")
+        rows.append(
+            f"| seconds per L-BFGS iteration, {size} px | {ours:.3f} (peak {mb(our_peak)}) "
+            f"| {plain:.3f} (plain; peak {mb(plain_peak)}) | {plain / ours:.2f}x |"
+        )
 
     # Quick runs (CI's smoke test) shorten the schedule; the table says so.
     final = 96 if quick else 512
@@ -203,7 +223,9 @@ def run(runtime, *, quick: bool, log):
     log(str(comparison))
     if comparison["single_seconds_to_equal_loss"] is not None:
         ratio = comparison["multiscale_seconds"] / comparison["single_seconds_to_equal_loss"]
-        single = f"{comparison['single_seconds_to_equal_loss']:.1f} ({comparison['single_iterations_to_equal_loss']} it)"
+        single = (
+            f"{comparison['single_seconds_to_equal_loss']:.1f} ({comparison['single_iterations_to_equal_loss']} it)"
+        )
     else:
         ratio = comparison["multiscale_seconds"] / comparison["single_seconds_at_cap"]
         single = f"> {comparison['single_seconds_at_cap']:.1f} (not reached in {comparison['single_cap']} it)"

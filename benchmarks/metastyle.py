@@ -35,8 +35,14 @@ def meta_training(runtime, *, steps, image_size, first_order, workdir):
     method = runtime.method("metastyle")
     options = make_options(resolve(runtime.registry.method("metastyle").train_options), {"first_order": first_order})
     settings = TrainSettings(steps=steps, batch_size=4, image_size=image_size, checkpoint_every=0, workers=2)
-    request = TrainRequest(options=options, settings=settings, content_dir=CONTENT, output=workdir / f"meta{first_order}.safetensors",
-                           styles=[_painting(n, runtime) for n in STYLES], style_names=STYLES)
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=CONTENT,
+        output=workdir / f"meta{first_order}.safetensors",
+        styles=[_painting(n, runtime) for n in STYLES],
+        style_names=STYLES,
+    )
     stamps = []
     method.train(request, progress=lambda e: (sync(runtime.device), stamps.append(time.perf_counter())))
     return (len(stamps) - 1) / (stamps[-1] - stamps[0]), workdir / f"meta{first_order}.safetensors"
@@ -50,9 +56,17 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
     options = make_options(resolve(spec.adapt_options), {"steps": steps, "image_size": image_size})
     stamps = []
     started = time.perf_counter()
-    method.adapt(AdaptRequest(options=options, model=meta_path, style=painting, style_name=ADAPT_STYLE,
-                              output=workdir / "adapted.safetensors", content_dir=CONTENT),
-                 progress=lambda e: (sync(runtime.device), stamps.append(time.perf_counter())))
+    method.adapt(
+        AdaptRequest(
+            options=options,
+            model=meta_path,
+            style=painting,
+            style_name=ADAPT_STYLE,
+            output=workdir / "adapted.safetensors",
+            content_dir=CONTENT,
+        ),
+        progress=lambda e: (sync(runtime.device), stamps.append(time.perf_counter())),
+    )
     total = time.perf_counter() - started
     ours = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
@@ -72,8 +86,13 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
         sync(runtime.device)
         times.append(time.perf_counter() - t0)
     plain = sorted(times[1:])[len(times[1:]) // 2]  # median, warm-up dropped
-    return {"seconds_per_step": ours, "plain_seconds_per_step": plain, "seconds_total": total, "steps_timed": steps,
-            "seconds_for_200_steps": ours * 200}
+    return {
+        "seconds_per_step": ours,
+        "plain_seconds_per_step": plain,
+        "seconds_total": total,
+        "steps_timed": steps,
+        "seconds_for_200_steps": ours * 200,
+    }
 
 
 def run(runtime, *, quick: bool, log):
@@ -87,7 +106,9 @@ def run(runtime, *, quick: bool, log):
     adapt_steps = 3 if quick else (200 if cuda else 12)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        second, meta_path = meta_training(runtime, steps=meta_steps, image_size=meta_size, first_order=False, workdir=workdir)
+        second, meta_path = meta_training(
+            runtime, steps=meta_steps, image_size=meta_size, first_order=False, workdir=workdir
+        )
         first, _ = meta_training(runtime, steps=meta_steps, image_size=meta_size, first_order=True, workdir=workdir)
         log(f"meta-training {meta_size}px: second-order {second:.3f} steps/s, first-order {first:.3f} steps/s")
         adapt = adaptation(runtime, meta_path, steps=adapt_steps, image_size=adapt_size, workdir=workdir)
@@ -100,6 +121,14 @@ def run(runtime, *, quick: bool, log):
         f"{adapt['plain_seconds_per_step'] * 200:.1f} s (plain Adam loop) | "
         f"{adapt['plain_seconds_per_step'] / adapt['seconds_per_step']:.2f}x |",
     ]
-    table = "\n".join(["### MetaStyle", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows])
-    return {"meta_training": {"image_size": meta_size, "second_order_steps_per_second": second,
-                              "first_order_steps_per_second": first}, "adaptation": {"image_size": adapt_size, **adapt}}, table
+    table = "\n".join(
+        ["### MetaStyle", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows]
+    )
+    return {
+        "meta_training": {
+            "image_size": meta_size,
+            "second_order_steps_per_second": second,
+            "first_order_steps_per_second": first,
+        },
+        "adaptation": {"image_size": adapt_size, **adapt},
+    }, table

@@ -34,8 +34,11 @@ def _model(folder: Path) -> tuple[str, list[str]]:
     from styletool import TransformerNet, save_model
 
     net = TransformerNet(num_styles=8, architecture="light")
-    path = save_model(folder / "cin.safetensors", {k: v.half() for k, v in net.state_dict().items()},
-                      {"method": "cin", "num_styles": 8, "architecture": "light", "styles": [str(i) for i in range(8)]})
+    path = save_model(
+        folder / "cin.safetensors",
+        {k: v.half() for k, v in net.state_dict().items()},
+        {"method": "cin", "num_styles": 8, "architecture": "light", "styles": [str(i) for i in range(8)]},
+    )
     return "cin", ["--model", str(path)]
 
 
@@ -72,12 +75,28 @@ def run(runtime, *, quick: bool, log):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         method, model = _model(folder)
-        arguments = ["--device", "cpu", "stylize", PHOTO, "--method", method, *model, "--size", str(size),
-                     "-o", str(folder / "out.png"), "--overwrite"]
+        arguments = [
+            "--device",
+            "cpu",
+            "stylize",
+            PHOTO,
+            "--method",
+            method,
+            *model,
+            "--size",
+            str(size),
+            "-o",
+            str(folder / "out.png"),
+            "--overwrite",
+        ]
         commands = {
             "styletool (console script)": [sys.executable, "-c", "from styletool.cli import run; run()", *arguments],
-            "before: orderly exit": [sys.executable, "-c", "import sys; from styletool.cli import main; main(sys.argv[1:])",
-                                     *arguments],
+            "before: orderly exit": [
+                sys.executable,
+                "-c",
+                "import sys; from styletool.cli import main; main(sys.argv[1:])",
+                *arguments,
+            ],
             "python, nothing": [sys.executable, "-c", "pass"],
             "python, import torch": [sys.executable, "-c", "import os, torch; os._exit(0)"],
         }
@@ -88,16 +107,28 @@ def run(runtime, *, quick: bool, log):
         medians = {name: statistics.median(values) for name, values in times.items()}
         phases = _breakdown(arguments)
     ours, before = medians["styletool (console script)"], medians["before: orderly exit"]
-    figures = {"seconds": medians, "phases": phases, "size": size, "repeats": repeats,
-               "speedup_over_before": before / ours, "over_torch_import": ours / medians["python, import torch"]}
+    figures = {
+        "seconds": medians,
+        "phases": phases,
+        "size": size,
+        "repeats": repeats,
+        "speedup_over_before": before / ours,
+        "over_torch_import": ours / medians["python, import torch"],
+    }
     log(f"startup: {medians}, phases {phases}")
     rows = [f"| {name} | {seconds:.2f} s |" for name, seconds in medians.items()]
     rows += [f"| phase: {name} | {seconds:.2f} s |" for name, seconds in phases.items()]
-    table = "\n".join([
-        "### Start-up", "",
-        f"First photo ({size} px) through a light cin model, fresh process, median of {repeats}: "
-        f"{ours:.2f} s, {figures['speedup_over_before']:.2f}x faster than before, "
-        f"{figures['over_torch_import']:.2f}x the time Python takes to import torch.", "",
-        "| command or phase | seconds |", "| --- | --- |", *rows,
-    ])
+    table = "\n".join(
+        [
+            "### Start-up",
+            "",
+            f"First photo ({size} px) through a light cin model, fresh process, median of {repeats}: "
+            f"{ours:.2f} s, {figures['speedup_over_before']:.2f}x faster than before, "
+            f"{figures['over_torch_import']:.2f}x the time Python takes to import torch.",
+            "",
+            "| command or phase | seconds |",
+            "| --- | --- |",
+            *rows,
+        ]
+    )
     return figures, table

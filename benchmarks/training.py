@@ -52,8 +52,14 @@ def engine(runtime, name, *, styles, steps, image_size, batch_size, workdir, net
     method = runtime.method(name)
     options = make_options(resolve(runtime.registry.method(name).train_options), {"network": network})
     settings = TrainSettings(steps=steps, batch_size=batch_size, image_size=image_size, checkpoint_every=0, workers=0)
-    request = TrainRequest(options=options, settings=settings, content_dir=CONTENT, output=workdir / f"{name}.safetensors",
-                           styles=[_painting(s, runtime) for s in styles], style_names=list(styles))
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=CONTENT,
+        output=workdir / f"{name}.safetensors",
+        styles=[_painting(s, runtime) for s in styles],
+        style_names=list(styles),
+    )
     stamps = []
     with peak_memory(runtime.device) as peak:
         method.train(request, progress=lambda event: (sync(runtime.device), stamps.append(time.perf_counter())))
@@ -65,7 +71,9 @@ def plain(runtime, *, num_styles, steps, image_size, batch_size):
     """Images per second of a bare fp32 training loop of the full network and the same loss (one preloaded batch)."""
     loss_options = make_options(resolve(runtime.registry.method("johnson").train_options), {})
     perceptual = PerceptualLoss(runtime, loss_options.perceptual_weights())
-    targets = [perceptual.style_target(_painting(s, runtime), size=loss_options.style_size) for s in STYLES[:num_styles]]
+    targets = [
+        perceptual.style_target(_painting(s, runtime), size=loss_options.style_size) for s in STYLES[:num_styles]
+    ]
     torch.manual_seed(0)
     net = TransformerNet(num_styles=num_styles if num_styles > 1 else None, architecture="full").to(runtime.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -92,9 +100,22 @@ def ddp(runtime, *, processes, steps, image_size, batch_size, workdir):
     """Images per second of johnson training under torchrun with ``processes`` processes (batch per process)."""
     out = workdir / f"ddp{processes}"
     out.mkdir()
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
-               "--master_port", str(_free_port()), "-m", "benchmarks.ddp_worker", str(out),
-               str(runtime.device.type), str(steps), str(image_size), str(batch_size)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(processes),
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "benchmarks.ddp_worker",
+        str(out),
+        str(runtime.device.type),
+        str(steps),
+        str(image_size),
+        str(batch_size),
+    ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=Path(__file__).parent.parent)
     if run.returncode != 0:
         raise RuntimeError(f"torchrun with {processes} processes failed:\n{run.stderr[-2000:]}")
@@ -117,23 +138,49 @@ def run(runtime, *, quick: bool, log):
             figures[name] = {"plain_images_per_second": base, "image_size": size, "batch_size": batch, "engine": {}}
             label = f"{name} training, {size} px crops, batch {batch}{', ' + str(len(styles)) + ' styles' if name == 'cin' else ''}"
             for setting, network, precision in ENGINE_SETTINGS[:1] if quick else ENGINE_SETTINGS:
-                ours = engine(Runtime(device=str(runtime.device), precision=precision, seed=0), name, styles=styles,
-                              steps=steps, image_size=size, batch_size=batch, workdir=workdir, network=network)
+                ours = engine(
+                    Runtime(device=str(runtime.device), precision=precision, seed=0),
+                    name,
+                    styles=styles,
+                    steps=steps,
+                    image_size=size,
+                    batch_size=batch,
+                    workdir=workdir,
+                    network=network,
+                )
                 ours["speedup"] = ours["images_per_second"] / base
                 figures[name]["engine"][setting] = ours
                 log(f"{name} {setting}: {ours['images_per_second']:.2f} img/s, {ours['speedup']:.2f}x the plain loop")
-                rows.append(f"| {label}: {setting} | {ours['images_per_second']:.2f} img/s (peak {mb(ours['peak_mb'])}) "
-                            f"| {base:.2f} img/s (plain loop, full network, fp32) | {ours['speedup']:.2f}x |")
+                rows.append(
+                    f"| {label}: {setting} | {ours['images_per_second']:.2f} img/s (peak {mb(ours['peak_mb'])}) "
+                    f"| {base:.2f} img/s (plain loop, full network, fp32) | {ours['speedup']:.2f}x |"
+                )
         ddp_size, ddp_batch, ddp_steps = (32, 2, 3) if quick else (128, 4, 10)
         one = ddp(runtime, processes=1, steps=ddp_steps, image_size=ddp_size, batch_size=ddp_batch, workdir=workdir)
         two = ddp(runtime, processes=2, steps=ddp_steps, image_size=ddp_size, batch_size=ddp_batch, workdir=workdir)
-        figures["ddp"] = {"one_process": one, "two_processes": two, "image_size": ddp_size, "batch_per_process": ddp_batch}
+        figures["ddp"] = {
+            "one_process": one,
+            "two_processes": two,
+            "image_size": ddp_size,
+            "batch_per_process": ddp_batch,
+        }
         log(f"ddp: {figures['ddp']}")
-        rows.append(f"| johnson training under torchrun, {ddp_size} px, batch {ddp_batch} per process, 2 processes "
-                    f"| {two['images_per_second']:.2f} img/s | {one['images_per_second']:.2f} img/s (1 process) "
-                    f"| {two['images_per_second'] / one['images_per_second']:.2f}x |")
-    table = "\n".join(["### Training", "", f"Precision \"auto\" trains in {_auto_precision(runtime)} on this machine.", "",
-                       "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows])
+        rows.append(
+            f"| johnson training under torchrun, {ddp_size} px, batch {ddp_batch} per process, 2 processes "
+            f"| {two['images_per_second']:.2f} img/s | {one['images_per_second']:.2f} img/s (1 process) "
+            f"| {two['images_per_second'] / one['images_per_second']:.2f}x |"
+        )
+    table = "\n".join(
+        [
+            "### Training",
+            "",
+            f'Precision "auto" trains in {_auto_precision(runtime)} on this machine.',
+            "",
+            "| measure | styletool | baseline | ratio |",
+            "| --- | --- | --- | --- |",
+            *rows,
+        ]
+    )
     return figures, table
 
 

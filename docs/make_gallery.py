@@ -30,9 +30,22 @@ GRID_PAINTINGS = ["starry_night", "the_scream", "woman-with-hat-matisse"]
 def render(photo: str, painting: str, size: int, work: Path, extra: list[str]) -> Path:
     out = work / f"{photo}_{painting}_{size}.png"
     if not out.exists():
-        command = [sys.executable, "-m", "styletool", "--seed", "0", "stylize",
-                   str(SHARED / "content" / f"{photo}.jpg"), "--style", str(SHARED / "style" / f"{painting}.jpg"),
-                   "-o", str(out), "--size", str(size), *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "styletool",
+            "--seed",
+            "0",
+            "stylize",
+            str(SHARED / "content" / f"{photo}.jpg"),
+            "--style",
+            str(SHARED / "style" / f"{painting}.jpg"),
+            "-o",
+            str(out),
+            "--size",
+            str(size),
+            *extra,
+        ]
         print(" ".join(command), file=sys.stderr)
         subprocess.run(command, check=True)
     return out

@@ -38,14 +38,33 @@ def main() -> None:
             results = {}
             for label, flags in (("fp32", []), ("int8", ["--int8"])):
                 out = Path(folder) / f"{name}_{label}.png"
-                subprocess.run([sys.executable, "-m", "styletool", "-q", "stylize", str(CONTENT / f"{name}.jpg"),
-                                "--method", "johnson", "--model", str(args.model), "--size", "512", "-o", str(out),
-                                *flags], check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "styletool",
+                        "-q",
+                        "stylize",
+                        str(CONTENT / f"{name}.jpg"),
+                        "--method",
+                        "johnson",
+                        "--model",
+                        str(args.model),
+                        "--size",
+                        "512",
+                        "-o",
+                        str(out),
+                        *flags,
+                    ],
+                    check=True,
+                )
                 results[label] = load_image(out).pixels[None]
             difference = (results["int8"] - results["fp32"]).abs()
             psnr = -10 * math.log10(float(difference.square().mean()))
-            print(f"{name}: PSNR {psnr:.1f} dB, mean difference {float(difference.mean()) * 255:.2f}/255, "
-                  f"largest {float(difference.max()) * 255:.0f}/255")
+            print(
+                f"{name}: PSNR {psnr:.1f} dB, mean difference {float(difference.mean()) * 255:.2f}/255, "
+                f"largest {float(difference.max()) * 255:.0f}/255"
+            )
             photo = resize_longest(load_image(CONTENT / f"{name}.jpg").pixels[None], 512)
             rows.append([photo, results["fp32"], results["int8"], (difference * 16).clamp(0, 1)])
             labels.append([name, "fp32", "--int8", f"difference x16 ({psnr:.0f} dB)"])

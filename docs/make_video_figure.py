@@ -55,13 +55,19 @@ def read_mp4(path: Path) -> torch.Tensor:
     import av
 
     with av.open(str(path)) as file:
-        return torch.stack([torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255
-                            for f in file.decode(video=0)])
+        return torch.stack(
+            [
+                torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255
+                for f in file.decode(video=0)
+            ]
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="paintings", help="a model file or shipped model name (default: the shipped cin model)")
+    parser.add_argument(
+        "--model", default="paintings", help="a model file or shipped model name (default: the shipped cin model)"
+    )
     parser.add_argument("--method", default="cin", help="the model's method (default cin)")
     parser.add_argument("--style-name", default="the_scream", help="for a cin model: the style to use")
     parser.add_argument("--out", type=Path, default=HERE / "images" / "video_frames.jpg")
@@ -83,15 +89,35 @@ def main() -> None:
                 runs[f"{method} {strength}"] = ["--temporal-smoothing", strength, "--smoothing-method", method]
         for label, flags in runs.items():
             out = folder / f"{label.replace(' ', '_')}.mp4"
-            run = subprocess.run([sys.executable, "-m", "styletool", "-q", "stylize", str(folder / "clip.mp4"),
-                                  "--method", args.method, "--model", str(args.model), "-o", str(out), "--json", *flags,
-                                  *(["--style-name", args.style_name] if args.method == "cin" else [])],
-                                 capture_output=True, text=True, check=True)
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "styletool",
+                    "-q",
+                    "stylize",
+                    str(folder / "clip.mp4"),
+                    "--method",
+                    args.method,
+                    "--model",
+                    str(args.model),
+                    "-o",
+                    str(out),
+                    "--json",
+                    *flags,
+                    *(["--style-name", args.style_name] if args.method == "cin" else []),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             record = json.loads(run.stdout)
             results[label] = read_mp4(out)
             # The CLI measures flicker on the frames before encoding; the decoded file's agrees closely.
-            print(f"{label}: flicker {record['flicker']:.3f} (decoded file: {flicker(source, results[label]):.3f}), "
-                  f"{record['seconds']:.1f} s for {record['frames']} frames")
+            print(
+                f"{label}: flicker {record['flicker']:.3f} (decoded file: {flicker(source, results[label]):.3f}), "
+                f"{record['seconds']:.1f} s for {record['frames']} frames"
+            )
 
     picked = range(20, 24)
     change = lambda frames, t: ((frames[t] - frames[t - 1]).abs() * 4).clamp(0, 1)[None]  # noqa: E731
@@ -102,8 +128,13 @@ def main() -> None:
         [results["both 0.8"][t][None] for t in picked],
         [change(results["both 0.8"], t) for t in picked],
     ]
-    labels = [["input"] + [""] * 3, ["per frame"] + [""] * 3, ["change x4"] + [""] * 3,
-              ["--temporal-smoothing 0.8"] + [""] * 3, ["change x4"] + [""] * 3]
+    labels = [
+        ["input"] + [""] * 3,
+        ["per frame"] + [""] * 3,
+        ["change x4"] + [""] * 3,
+        ["--temporal-smoothing 0.8"] + [""] * 3,
+        ["change x4"] + [""] * 3,
+    ]
     grid = labelled_grid(rows, labels, cell=WIDTH)
     save_image(grid, args.out, quality=85)
     print(f"wrote {args.out}")

@@ -77,8 +77,10 @@ def main() -> int:
 
     runtime = Runtime(device="cpu", seed=0)
     judge = runtime.backbone("squeezenet1_1", weights=SQUEEZENET)
-    photos = {name: resize_longest(load_image(SHARED / "images" / "content" / f"{name}.jpg").pixels[None], args.size)
-              for name in args.photos.split(",")}
+    photos = {
+        name: resize_longest(load_image(SHARED / "images" / "content" / f"{name}.jpg").pixels[None], args.size)
+        for name in args.photos.split(",")
+    }
     rows, header, records = [], [], []
     for value in args.models:
         model = resolve_model(value)
@@ -90,15 +92,29 @@ def main() -> int:
                 with torch.no_grad():
                     result = method.stylize(photo, request, prepared)
                 ratio, ssim = judged(judge, result, photo, painting)
-                records.append({"model": str(value), "style": style, "photo": name, "style_ratio": round(ratio, 3),
-                                "ssim": round(ssim, 3)})
+                records.append(
+                    {
+                        "model": str(value),
+                        "style": style,
+                        "photo": name,
+                        "style_ratio": round(ratio, 3),
+                        "ssim": round(ssim, 3),
+                    }
+                )
                 print(json.dumps(records[-1]), file=sys.stderr)
                 column.append(result)
             header.append((label, painting))
             rows.append(column)
     mean = {key: sum(r[key] for r in records) / len(records) for key in ("style_ratio", "ssim")}
-    print(json.dumps({"mean_style_ratio": round(mean["style_ratio"], 3), "mean_ssim": round(mean["ssim"], 3),
-                      "results": len(records)}))
+    print(
+        json.dumps(
+            {
+                "mean_style_ratio": round(mean["style_ratio"], 3),
+                "mean_ssim": round(mean["ssim"], 3),
+                "results": len(records),
+            }
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps({"mean": mean, "records": records}, indent=1) + "\n")
     if args.gallery:

@@ -27,14 +27,23 @@ from pathlib import Path
 
 import torch
 
-from styletool import AdaptRequest, Runtime, TransformerNet, load_image, load_model, resize_longest, save_image, save_model
+from styletool import (
+    AdaptRequest,
+    Runtime,
+    TransformerNet,
+    load_image,
+    load_model,
+    resize_longest,
+    save_image,
+    save_model,
+)
 from styletool.grid import labelled_grid
 from styletool.metrics import style_distance
-from styletool_metastyle.options import MetaStyleAdaptOptions
 from styletool.shipped import resolve_model
+from styletool_metastyle.options import MetaStyleAdaptOptions
 
 sys.path.insert(0, str(Path(__file__).parent))
-from evaluate import JUDGE_LAYERS, SHARED, SQUEEZENET, judged, painting_file  # noqa: E402
+from evaluate import JUDGE_LAYERS, SHARED, SQUEEZENET, judged, painting_file
 
 PAINTINGS = ["mondrian", "en_campo_gris", "scene_de_rue", "woman_in_peasant_dress", "starry_night", "the_scream"]
 
@@ -44,15 +53,21 @@ def fresh_start(meta_path: Path, out: Path) -> Path:
     meta = load_model(meta_path)
     torch.manual_seed(0)
     net = TransformerNet(architecture=meta.metadata.get("architecture", "full"))
-    save_model(out, net.state_dict(), {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")})
+    save_model(
+        out, net.state_dict(), {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")}
+    )
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--meta", default="meta", help="meta-trained model: a file or a shipped model's name (default: the shipped one)")
+    parser.add_argument(
+        "--meta", default="meta", help="meta-trained model: a file or a shipped model's name (default: the shipped one)"
+    )
     parser.add_argument("--paintings", default=",".join(PAINTINGS))
-    parser.add_argument("--photo", default="tubingen", help="the photo adapted on and stylized (../shared/images/content)")
+    parser.add_argument(
+        "--photo", default="tubingen", help="the photo adapted on and stylized (../shared/images/content)"
+    )
     parser.add_argument("--size", type=int, default=512, help="longest side of the stylized photo")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -66,8 +81,17 @@ def main() -> int:
 
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("metastyle")
-    changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("image_size", args.image_size),
-                                                       ("lr", args.lr), ("only_norm", args.only_norm)) if v}
+    changes = {
+        k: v
+        for k, v in (
+            ("steps", args.steps),
+            ("batch_size", args.batch_size),
+            ("image_size", args.image_size),
+            ("lr", args.lr),
+            ("only_norm", args.only_norm),
+        )
+        if v
+    }
     adapt_options = replace(MetaStyleAdaptOptions(), **changes)
     judge = runtime.backbone("squeezenet1_1", weights=SQUEEZENET)
     photo_path = SHARED / "images" / "content" / f"{args.photo}.jpg"
@@ -83,14 +107,29 @@ def main() -> int:
             photo_distance = style_distance(judge, JUDGE_LAYERS, photo, painting)
             for start, path in starts.items():
                 began = time.perf_counter()
-                result = method.adapt(AdaptRequest(options=adapt_options, model=path, style=painting, style_name=name,
-                                                   output=work / f"{start}_{name}.safetensors", content_files=[photo_path]))
+                result = method.adapt(
+                    AdaptRequest(
+                        options=adapt_options,
+                        model=path,
+                        style=painting,
+                        style_name=name,
+                        output=work / f"{start}_{name}.safetensors",
+                        content_files=[photo_path],
+                    )
+                )
                 seconds = time.perf_counter() - began
                 with torch.no_grad():
                     image = result.model.eval()(photo).float().clamp(0, 1)
                 ratio, ssim = judged(judge, image, photo, painting, photo_distance)
-                records.append({"painting": name, "start": start, "seconds": round(seconds, 1),
-                                "style_ratio": round(ratio, 3), "ssim": round(ssim, 3)})
+                records.append(
+                    {
+                        "painting": name,
+                        "start": start,
+                        "seconds": round(seconds, 1),
+                        "style_ratio": round(ratio, 3),
+                        "ssim": round(ssim, 3),
+                    }
+                )
                 print(json.dumps(records[-1]), file=sys.stderr)
                 row.append(image)
             grid.append(row)
@@ -98,10 +137,16 @@ def main() -> int:
     summary = {}
     for start in ("fresh", "meta"):
         mine = [r for r in records if r["start"] == start]
-        summary[start] = {key: round(sum(r[key] for r in mine) / len(mine), 3) for key in ("seconds", "style_ratio", "ssim")}
-    summary["settings"] = {"steps": adapt_options.steps, "batch_size": adapt_options.batch_size,
-                           "image_size": adapt_options.image_size, "lr": adapt_options.lr,
-                           "only_norm": adapt_options.only_norm}
+        summary[start] = {
+            key: round(sum(r[key] for r in mine) / len(mine), 3) for key in ("seconds", "style_ratio", "ssim")
+        }
+    summary["settings"] = {
+        "steps": adapt_options.steps,
+        "batch_size": adapt_options.batch_size,
+        "image_size": adapt_options.image_size,
+        "lr": adapt_options.lr,
+        "only_norm": adapt_options.only_norm,
+    }
     print(json.dumps(summary))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "records": records}, indent=1) + "\n")

@@ -26,7 +26,9 @@ def main() -> None:
     parser.add_argument("--name", required=True)
     parser.add_argument("--summary", required=True)
     parser.add_argument("--recipe", required=True, help="the script that trains this model, relative to the repository")
-    parser.add_argument("--data", default="../shared/datasets/photos (BSDS500, research licence); paintings as named in the recipe")
+    parser.add_argument(
+        "--data", default="../shared/datasets/photos (BSDS500, research licence); paintings as named in the recipe"
+    )
     parser.add_argument("--default", action="store_true", help="the model --method uses when no --model is given")
     args = parser.parse_args()
 
@@ -44,8 +46,16 @@ def main() -> None:
             if entry["method"] == metadata["method"]:
                 entry["default"] = False
     digest = file_digest(target)
-    entries.append({"name": args.name, "method": metadata["method"], "file": target.name, "sha256": digest,
-                    "default": args.default, "summary": args.summary})
+    entries.append(
+        {
+            "name": args.name,
+            "method": metadata["method"],
+            "file": target.name,
+            "sha256": digest,
+            "default": args.default,
+            "summary": args.summary,
+        }
+    )
     MANIFEST.write_text(json.dumps(entries, indent=2) + "\n")
     print(f"shipped {target} ({target.stat().st_size / 1e6:.2f} MB, sha256 {digest[:16]}...)")
 

@@ -100,19 +100,18 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from styletool.backbones import Backbone
+    from styletool.cache import cache_dir, file_digest
+    from styletool.color import match_color, preserve_colors, transfer_luminance
     from styletool.events import Progress
-    from styletool.color import match_color, transfer_luminance
+    from styletool.grid import contact_sheet
     from styletool.images import Image, load_image, resize_longest, save_image
-    from styletool.metrics import luminance_ssim
     from styletool.losses import FeatureLoss, ImageLoss
     from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
+    from styletool.metrics import luminance_ssim
     from styletool.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.tiling import run_network, stylize_tiled
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
-    from styletool.training import BasicTask, PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training
-    from styletool.color import preserve_colors
-    from styletool.grid import contact_sheet
-    from styletool.cache import cache_dir, file_digest
     from styletool.runtime import Runtime
+    from styletool.training import BasicTask, PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training

@@ -246,6 +246,4 @@ class Backbone(nn.Module):
         backbone = f" for backbone {self.name!r}" if self.name else ""
         close = difflib.get_close_matches(layer_name, self.layer_names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return UnknownNameError(
-            f"unknown layer {layer_name!r}{backbone}{hint} (layers: {', '.join(self.layer_names)})"
-        )
+        return UnknownNameError(f"unknown layer {layer_name!r}{backbone}{hint} (layers: {', '.join(self.layer_names)})")

@@ -88,7 +88,7 @@ def export_model(path: str | Path, output: str | Path, *, fmt: str) -> Path:
 
 def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, target: Path) -> None:
     try:
-        import onnx  # noqa: F401 - the exporter needs it; a clear hint beats its ImportError
+        import onnx
         import onnxscript  # noqa: F401
     except ImportError:
         raise UsageError("ONNX export needs the onnx extra: pip install 'styletool[onnx]'") from None
@@ -102,9 +102,17 @@ def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            program = torch.onnx.export(module, inputs, dynamic_shapes=shapes, input_names=names,
-                                        output_names=["stylized"], opset_version=ONNX_OPSET, dynamo=True,
-                                        external_data=False, verbose=False)
+            program = torch.onnx.export(
+                module,
+                inputs,
+                dynamic_shapes=shapes,
+                input_names=names,
+                output_names=["stylized"],
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
         except Exception as error:  # the exporter's errors are long; keep the first line
             raise ExportError(f"ONNX export failed: {str(error).strip().splitlines()[0][:200]}") from error
     model = program.model_proto
@@ -129,7 +137,7 @@ def _description(metadata: dict) -> dict[str, str]:
     return {
         "styletool_method": str(metadata.get("method", "")),
         "styletool_styles": json.dumps(metadata.get("styles", [])),
-        "styletool_input": "image: float32 [N,3,H,W] RGB in [0,1]" + (
-            "; style: float32 [N,num_styles] weights" if metadata.get("num_styles") else ""),
+        "styletool_input": "image: float32 [N,3,H,W] RGB in [0,1]"
+        + ("; style: float32 [N,num_styles] weights" if metadata.get("num_styles") else ""),
         "styletool_version": str(metadata.get("styletool_version", "")),
     }

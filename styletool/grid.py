@@ -20,8 +20,12 @@ def contact_sheet(images: list[Tensor], *, columns: int | None = None, gap: int 
         raise ValueError("contact_sheet images must all have the same size")
     columns = columns or math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
-    sheet = torch.full((1, 3, rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap), background,
-                       dtype=images[0].dtype, device=images[0].device)
+    sheet = torch.full(
+        (1, 3, rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap),
+        background,
+        dtype=images[0].dtype,
+        device=images[0].device,
+    )
     for i, image in enumerate(images):
         row, column = divmod(i, columns)
         top, left = row * (height + gap), column * (width + gap)
@@ -61,7 +65,9 @@ def _label(text: str, width: int) -> Tensor:
     return pixels.permute(2, 0, 1)[None]
 
 
-def labelled_grid(cells: list[list[Tensor | None]], labels: list[list[str]], *, cell: int = 256, gap: int = 8) -> Tensor:
+def labelled_grid(
+    cells: list[list[Tensor | None]], labels: list[list[str]], *, cell: int = 256, gap: int = 8
+) -> Tensor:
     """A grid of images, each fitted into a ``cell`` px square with its label beneath.
 
     ``cells[r][c]`` is an image (any size) or None (left blank); ``labels``

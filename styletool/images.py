@@ -81,9 +81,7 @@ _SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 # Raw modes in which Pillow unpacks 16-bit RGB(A) samples down to their high
 # byte. Decoding again with the opposite byte order ("B" <-> "L") makes the
 # same unpacker pick the low byte instead. "N" is the machine's own order.
-_RGB16_RAWMODES = {
-    f"{layout};16{order}" for layout in ("RGB", "RGBA", "RGBX") for order in "BLN"
-}
+_RGB16_RAWMODES = {f"{layout};16{order}" for layout in ("RGB", "RGBA", "RGBX") for order in "BLN"}
 _OTHER_BYTE_ORDER = {"B": "L", "L": "B", "N": "B" if sys.byteorder == "little" else "L"}
 
 _SIXTEEN_BIT_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -110,9 +108,7 @@ class Image:
 # ---------------------------------------------------------------------------
 
 
-def load_image(
-    path: str | os.PathLike, *, size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> Image:
+def load_image(path: str | os.PathLike, *, size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
     """Read an image file into float sRGB pixels (and alpha, when it has any).
 
     The first frame of animated files is used; EXIF orientation is applied;
@@ -125,7 +121,7 @@ def load_image(
     if path.is_dir():
         raise ImageError("is a directory, not an image file", where=path)
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed by the with block below
+        file = open(path, "rb")
     except FileNotFoundError:
         raise ImageError("no such file", where=path) from None
     except PermissionError:
@@ -142,8 +138,11 @@ def load_image(
         # Refuse before resizing: an absurd size would otherwise try to allocate gigabytes and fail obscurely.
         new_height, new_width = longest_side_shape(*values.shape[:2], size)
         if new_height * new_width > max_pixels:
-            raise ImageError(f"size {size} would make a {new_width}x{new_height} image, more than the "
-                             f"{max_pixels:,} pixels styletool handles", where=path)
+            raise ImageError(
+                f"size {size} would make a {new_width}x{new_height} image, more than the "
+                f"{max_pixels:,} pixels styletool handles",
+                where=path,
+            )
     pixels = torch.from_numpy(values).permute(2, 0, 1).contiguous()
     alpha_tensor = None if alpha is None else torch.from_numpy(alpha).permute(2, 0, 1).contiguous()
     if size is not None:
@@ -538,9 +537,7 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     existing file untouched and no temporary file behind.
     """
     try:
-        temp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        )
+        temp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
     except OSError as error:
         raise ImageError(f"cannot write: {_describe(error)}", where=path) from None
     temp_path = Path(temp.name)

@@ -161,40 +161,27 @@ class FeatureLoss(ABC):
             raise ValueError(f"{type(self).__name__}: at least one layer is needed")
         for name, weight in weights.items():
             if not math.isfinite(weight) or weight < 0:
-                raise ValueError(
-                    f"{type(self).__name__}: weight of layer {name!r} must be >= 0, got {weight}"
-                )
+                raise ValueError(f"{type(self).__name__}: weight of layer {name!r} must be >= 0, got {weight}")
         self.layers: dict[str, float] = weights
 
     def target(self, features: Mapping[str, Tensor]) -> dict[str, Any]:
         """Per-layer target statistics of a content or style image's features (detached)."""
         return {layer: self.layer_target(features[layer].detach()) for layer in self.layers}
 
-    def blend(
-        self, targets: Sequence[Mapping[str, Any]], weights: Sequence[float]
-    ) -> dict[str, Any]:
+    def blend(self, targets: Sequence[Mapping[str, Any]], weights: Sequence[float]) -> dict[str, Any]:
         """Combine the targets of several images into one; ``weights`` are >= 0 and sum to 1."""
         weights = [float(w) for w in weights]
         if not targets or len(targets) != len(weights):
             raise ValueError(
-                f"blend needs one weight per target, got {len(targets)} targets "
-                f"and {len(weights)} weights"
+                f"blend needs one weight per target, got {len(targets)} targets and {len(weights)} weights"
             )
-        if any(not math.isfinite(w) or w < 0 for w in weights) or not math.isclose(
-            sum(weights), 1.0, abs_tol=1e-6
-        ):
+        if any(not math.isfinite(w) or w < 0 for w in weights) or not math.isclose(sum(weights), 1.0, abs_tol=1e-6):
             raise ValueError(f"blend weights must be >= 0 and sum to 1, got {weights}")
-        return {
-            layer: self.layer_blend([target[layer] for target in targets], weights)
-            for layer in self.layers
-        }
+        return {layer: self.layer_blend([target[layer] for target in targets], weights) for layer in self.layers}
 
     def __call__(self, features: Mapping[str, Tensor], target: Mapping[str, Any]) -> Tensor:
         """Sum over layers of ``weight * layer_loss(features[layer], target[layer])``."""
-        return sum(
-            weight * self.layer_loss(features[layer], target[layer])
-            for layer, weight in self.layers.items()
-        )
+        return sum(weight * self.layer_loss(features[layer], target[layer]) for layer, weight in self.layers.items())
 
     @abstractmethod
     def layer_target(self, features: Tensor) -> Any:
@@ -286,9 +273,7 @@ class MeanStdLoss(FeatureLoss):
         target_mean, target_std = target
         return _mse(mean, target_mean) + _mse(std, target_std)
 
-    def layer_blend(
-        self, targets: Sequence[tuple[Tensor, Tensor]], weights: Sequence[float]
-    ) -> tuple[Tensor, Tensor]:
+    def layer_blend(self, targets: Sequence[tuple[Tensor, Tensor]], weights: Sequence[float]) -> tuple[Tensor, Tensor]:
         # Averaging means and stds separately is also the Wasserstein-2
         # barycenter of the per-channel Gaussians these statistics describe.
         means, stds = zip(*targets)

@@ -13,8 +13,9 @@ import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from styletool.errors import UsageError
 
@@ -206,9 +207,7 @@ def check_value(info: OptionInfo, value: Any) -> None:
         if info.choices and item not in info.choices:
             close = difflib.get_close_matches(str(item), info.choices, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UsageError(
-                f"option {info.flag}: {item!r} is not one of {', '.join(info.choices)}{hint}"
-            )
+            raise UsageError(f"option {info.flag}: {item!r} is not one of {', '.join(info.choices)}{hint}")
         if isinstance(item, _NUMERIC) and not isinstance(item, bool):
             if info.min is not None:
                 too_small = item <= info.min if info.min_exclusive else item < info.min

@@ -35,7 +35,11 @@ class PerceptualLoss:
         self.weights = weights
         self.runtime = runtime
         self.backbone = runtime.backbone(weights.backbone, weights=weights.backbone_weights)
-        missing = [layer for layer in [*weights.content_layers, *weights.style_layers] if layer not in self.backbone.layer_names]
+        missing = [
+            layer
+            for layer in [*weights.content_layers, *weights.style_layers]
+            if layer not in self.backbone.layer_names
+        ]
         if missing:
             from styletool.errors import UsageError
 
@@ -69,11 +73,15 @@ class PerceptualLoss:
         with torch.autocast(device_type=output.device.type, enabled=False):
             return self._terms(features, output.float(), content_target, style_target)
 
-    def _terms(self, features: dict[str, Tensor], output: Tensor, content_target: Any, style_target: Any) -> dict[str, Tensor]:
+    def _terms(
+        self, features: dict[str, Tensor], output: Tensor, content_target: Any, style_target: Any
+    ) -> dict[str, Tensor]:
         w = self.weights
         if isinstance(style_target, list):  # one painting per image: the mean of each image's own style loss
-            style = sum(self.style({name: value[i : i + 1] for name, value in features.items()}, target)
-                        for i, target in enumerate(style_target)) / len(style_target)
+            style = sum(
+                self.style({name: value[i : i + 1] for name, value in features.items()}, target)
+                for i, target in enumerate(style_target)
+            ) / len(style_target)
         else:
             style = self.style(features, style_target)
         terms = {

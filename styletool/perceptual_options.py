@@ -13,11 +13,25 @@ VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 class FeedForwardOptions:
     """How a trained feed-forward model stylizes; methods subclass this for their stylize options."""
 
-    preserve_color: str = option("none", help="Keep the photo's colours: luminance (result's luma on the photo's chroma) or histogram (recolour the result).", choices=("none", "luminance", "histogram"))
+    preserve_color: str = option(
+        "none",
+        help="Keep the photo's colours: luminance (result's luma on the photo's chroma) or histogram (recolour the result).",
+        choices=("none", "luminance", "histogram"),
+    )
     color_strength: float = option(1.0, help="How fully --preserve-color applies: 0 (not at all) to 1.", min=0, max=1)
-    tile: int = option(0, help="Stylize in tiles of N x N pixels: same result, memory bounded by the tile. 0: only when the whole image would not fit in memory.", min=0)
-    compile: bool = option(False, help="Compile the network with torch.compile: faster per photo after seconds of compiling on the first photo and again at the first new size; pays off for dozens of photos, not for one (docs/performance.md).")
-    int8: bool = option(False, help="Run most of the network's convolutions in 8-bit integers (x86 CPUs only): faster, and a picture the eye cannot tell from the exact one (figures: docs/performance.md).")
+    tile: int = option(
+        0,
+        help="Stylize in tiles of N x N pixels: same result, memory bounded by the tile. 0: only when the whole image would not fit in memory.",
+        min=0,
+    )
+    compile: bool = option(
+        False,
+        help="Compile the network with torch.compile: faster per photo after seconds of compiling on the first photo and again at the first new size; pays off for dozens of photos, not for one (docs/performance.md).",
+    )
+    int8: bool = option(
+        False,
+        help="Run most of the network's convolutions in 8-bit integers (x86 CPUs only): faster, and a picture the eye cannot tell from the exact one (figures: docs/performance.md).",
+    )
 
 
 @dataclass
@@ -34,20 +48,33 @@ class PerceptualOptions:
     style_weight: float = option(3.0, help="Weight of the style loss.", min=0)
     tv_weight: float = option(0.0, help="Weight of the total-variation smoothness loss.", min=0)
     content_layers: list[str] = option(["relu2_2"], help="Loss-network layers whose features keep the photo's content.")
-    style_layers: list[str] = option(VGG_STYLE_LAYERS, help="Loss-network layers whose statistics carry the painting's style.")
+    style_layers: list[str] = option(
+        VGG_STYLE_LAYERS, help="Loss-network layers whose statistics carry the painting's style."
+    )
     style_loss: str = option("gram", help="Style loss from the losses registry: gram, meanstd, histogram, ...")
-    style_size: int = option(256, help="Longest side the painting is resized to before its style statistics are taken.", min=16)
+    style_size: int = option(
+        256, help="Longest side the painting is resized to before its style statistics are taken.", min=16
+    )
     backbone: str = option("vgg19", help="Loss network (see `styletool backbones`).")
     backbone_weights: str | None = option(None, help="Weights file for the loss network (default: its usual place).")
     # Not a loss setting, but every feed-forward method trains a network and offers the same choice.
-    network: str = option("light", help="The network to train: light (half the channels: trains and stylizes several times faster, equally good pictures; docs/training.md) or full (Johnson et al.'s original).", choices=("light", "full"))
+    network: str = option(
+        "light",
+        help="The network to train: light (half the channels: trains and stylizes several times faster, equally good pictures; docs/training.md) or full (Johnson et al.'s original).",
+        choices=("light", "full"),
+    )
 
     def perceptual_weights(self):
         """These options as :class:`styletool.PerceptualWeights` (imports torch)."""
         from styletool.perceptual import PerceptualWeights
 
         return PerceptualWeights(
-            content_weight=self.content_weight, style_weight=self.style_weight, tv_weight=self.tv_weight,
-            content_layers=list(self.content_layers), style_layers=list(self.style_layers),
-            backbone=self.backbone, backbone_weights=self.backbone_weights, style_loss=self.style_loss,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            tv_weight=self.tv_weight,
+            content_layers=list(self.content_layers),
+            style_layers=list(self.style_layers),
+            backbone=self.backbone,
+            backbone_weights=self.backbone_weights,
+            style_loss=self.style_loss,
         )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -170,9 +171,7 @@ class _Collector:
     def __call__(self, spec: Any) -> None:
         expected = SPEC_TYPES[self.kind]
         if not isinstance(spec, expected):
-            raise TypeError(
-                f"{self.hook_name} must register {expected.__name__} objects, got {type(spec).__name__}"
-            )
+            raise TypeError(f"{self.hook_name} must register {expected.__name__} objects, got {type(spec).__name__}")
         self.sink.append(spec)
 
 

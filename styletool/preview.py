@@ -75,8 +75,15 @@ class PreviewServer:
         picture = event.preview if event.preview is not None else event.image
         self.show(picture, stage=event.stage, step=event.step, total=event.total, losses=event.losses)
 
-    def show(self, picture: Any = None, *, stage: str | None = None, step: int | None = None, total: int | None = None,
-             losses: dict[str, float] | None = None) -> None:
+    def show(
+        self,
+        picture: Any = None,
+        *,
+        stage: str | None = None,
+        step: int | None = None,
+        total: int | None = None,
+        losses: dict[str, float] | None = None,
+    ) -> None:
         """Replace the picture and/or the progress readout."""
         with self._changed:
             if picture is not None:
@@ -165,7 +172,7 @@ def _handler_for(preview: PreviewServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # keep the run's terminal clean
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", _page())

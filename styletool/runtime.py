@@ -10,7 +10,8 @@ import contextlib
 import os
 import random
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -41,7 +42,9 @@ def resolve_device(spec: str) -> torch.device:
         index = int(match.group(1) or 0)
         count = torch.cuda.device_count()
         if index >= count:
-            raise DeviceError(f"device '{spec}' does not exist: {count} CUDA device(s) found (cuda:0..cuda:{count - 1})")
+            raise DeviceError(
+                f"device '{spec}' does not exist: {count} CUDA device(s) found (cuda:0..cuda:{count - 1})"
+            )
         return torch.device("cuda", index)
     if spec == "mps":
         mps = getattr(torch.backends, "mps", None)
@@ -151,7 +154,9 @@ class Runtime:
         return tensor.to(self.device, non_blocking=True)
 
     # -- registered components -------------------------------------------
-    def backbone(self, name: str, *, pooling: str = "max", padding: str = "zero", weights: str | os.PathLike | None = None):
+    def backbone(
+        self, name: str, *, pooling: str = "max", padding: str = "zero", weights: str | os.PathLike | None = None
+    ):
         """The frozen, cached backbone ``name`` on this runtime's device."""
         spec = self.registry.backbone(name)
         key = (name, str(self.device), pooling, padding, os.fspath(weights) if weights else None)

@@ -43,8 +43,12 @@ def shipped_models() -> dict[str, ShippedModel]:
     entries = json.loads(MANIFEST.read_text())
     return {
         entry["name"]: ShippedModel(
-            name=entry["name"], method=entry["method"], path=SHIPPED_DIR / entry["file"], sha256=entry["sha256"],
-            default=bool(entry.get("default", False)), summary=entry.get("summary", ""),
+            name=entry["name"],
+            method=entry["method"],
+            path=SHIPPED_DIR / entry["file"],
+            sha256=entry["sha256"],
+            default=bool(entry.get("default", False)),
+            summary=entry.get("summary", ""),
         )
         for entry in entries
     }
@@ -72,8 +76,9 @@ def resolve_model(value: str | os.PathLike) -> Path:
     bare = path.suffix == "" and path.parent == Path(".")
     if bare:
         names = ", ".join(shipped) or "none"
-        raise UsageError(f"no model file or shipped model named '{text}' (shipped models: {names}; "
-                         "`styletool models` lists them)")
+        raise UsageError(
+            f"no model file or shipped model named '{text}' (shipped models: {names}; `styletool models` lists them)"
+        )
     return path
 
 

@@ -9,8 +9,9 @@ resolved on first use.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # "video": stylize takes a batch of frames fast enough for video (feed-forward networks).
 CAPABILITIES = ("stylize", "train", "adapt", "video")

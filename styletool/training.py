@@ -28,10 +28,11 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.distributed as dist
@@ -158,8 +159,15 @@ class PhotoFolder(torch.utils.data.Dataset):
     is collated without it) and is reported, never fatal.
     """
 
-    def __init__(self, root: str | os.PathLike | None, *, image_size: int, seed: int = 0,
-                 files: list[str | os.PathLike] | None = None, keep_decoded: bool = False):
+    def __init__(
+        self,
+        root: str | os.PathLike | None,
+        *,
+        image_size: int,
+        seed: int = 0,
+        files: list[str | os.PathLike] | None = None,
+        keep_decoded: bool = False,
+    ):
         self.image_size = image_size
         self.seed = seed
         # A few photos drawn many times (adaptation): decode each once, keep the pixels.
@@ -178,7 +186,8 @@ class PhotoFolder(torch.utils.data.Dataset):
             if not self.root.is_dir():
                 raise TrainingError("no such folder" if not self.root.exists() else "not a folder", where=self.root)
             candidates = [
-                path for path in sorted(self.root.rglob("*"))
+                path
+                for path in sorted(self.root.rglob("*"))
                 if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.root).parts)
             ]
         for path in candidates:
@@ -190,8 +199,11 @@ class PhotoFolder(torch.utils.data.Dataset):
                 self.unreadable.append(path)
         if not self.files:
             where = self.root if self.root is not None else (candidates[0] if candidates else None)
-            raise TrainingError(f"no readable images {'in the folder' if self.root else 'among the photos'} "
-                                f"({len(self.unreadable)} unreadable files)", where=where)
+            raise TrainingError(
+                f"no readable images {'in the folder' if self.root else 'among the photos'} "
+                f"({len(self.unreadable)} unreadable files)",
+                where=where,
+            )
 
     def __len__(self) -> int:
         return len(self.files)
@@ -241,7 +253,9 @@ class StepBatches(torch.utils.data.Sampler):
     see the same image in one step.
     """
 
-    def __init__(self, count: int, *, batch_size: int, steps: int, start: int = 0, seed: int = 0, rank: int = 0, world: int = 1):
+    def __init__(
+        self, count: int, *, batch_size: int, steps: int, start: int = 0, seed: int = 0, rank: int = 0, world: int = 1
+    ):
         self.count, self.batch_size, self.steps, self.start = count, batch_size, steps, start
         self.seed, self.rank, self.world = seed, rank, world
         self._perms: dict[int, Tensor] = {}
@@ -389,7 +403,9 @@ class Trainer:
         settings.check()
         self.task, self.data, self.settings = task, data, settings
         self.device, self.output, self.method = device, Path(output), method
-        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else self.output.parent / f"{self.output.stem}.checkpoints"
+        self.checkpoint_dir = (
+            Path(checkpoint_dir) if checkpoint_dir else self.output.parent / f"{self.output.stem}.checkpoints"
+        )
         self.tensorboard_dir = tensorboard
         self.progress = progress
         self.preview_photo: Tensor | None = None  # the first photo trained on (--preview renders it)
@@ -400,7 +416,9 @@ class Trainer:
         # gradients scaled to stay representable; bf16 has fp32's range and does not.
         self.precision = precision
         if precision == torch.float16 and getattr(task, "backward_inside", False):
-            raise UsageError("this method back-propagates inside its own loss and cannot train in fp16; use --precision bf16 or fp32")
+            raise UsageError(
+                "this method back-propagates inside its own loss and cannot train in fp16; use --precision bf16 or fp32"
+            )
         self.scaler = torch.amp.GradScaler(device.type) if precision == torch.float16 else None
         # Mixed-precision convolutions run fastest channels-last (oneDNN and tensor cores compute in
         # that layout): measured 1.2x per step on a CPU with the light network.
@@ -452,7 +470,9 @@ class Trainer:
                     where=path,
                 )
         if state["step"] > self.settings.steps:
-            raise TrainingError(f"checkpoint is at step {state['step']}, past --steps {self.settings.steps}", where=path)
+            raise TrainingError(
+                f"checkpoint is at step {state['step']}, past --steps {self.settings.steps}", where=path
+            )
         try:
             self.task.load_state(state.get("task", {}))
             self.task.model.load_state_dict(state["model"])
@@ -463,7 +483,9 @@ class Trainer:
             )
             self.scheduler.load_state_dict(state["scheduler"])
         except (RuntimeError, ValueError, KeyError) as error:
-            raise TrainingError(f"checkpoint does not fit this model ({str(error).splitlines()[0][:100]})", where=path) from None
+            raise TrainingError(
+                f"checkpoint does not fit this model ({str(error).splitlines()[0][:100]})", where=path
+            ) from None
         self.task.model.to(device=self.device, memory_format=self.memory_format)
         self.step = int(state["step"])
         self.failed = set(state.get("failed", []))
@@ -482,7 +504,9 @@ class Trainer:
             flag = torch.tensor([float(bool(bad))], device=self.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             if flag.item() and not bad:
-                raise TrainingError(f"another process's loss became non-finite at step {self.step + 1}: training stopped")
+                raise TrainingError(
+                    f"another process's loss became non-finite at step {self.step + 1}: training stopped"
+                )
         if not bad:
             return
         kept = f"; the last good checkpoint is {self.checkpoint_path}" if self.checkpoint_path.is_file() else ""
@@ -508,13 +532,22 @@ class Trainer:
 
     def _loader(self) -> torch.utils.data.DataLoader:
         sampler = StepBatches(
-            len(self.data), batch_size=self.settings.batch_size, steps=self.settings.steps, start=self.step,
-            seed=self.settings.seed, rank=self.dist.rank, world=self.dist.world,
+            len(self.data),
+            batch_size=self.settings.batch_size,
+            steps=self.settings.steps,
+            start=self.step,
+            seed=self.settings.seed,
+            rank=self.dist.rank,
+            world=self.dist.world,
         )
         workers = self.settings.workers
         return torch.utils.data.DataLoader(
-            self.data, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=False,
+            self.data,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
             prefetch_factor=4 if workers else None,
         )
 
@@ -553,14 +586,26 @@ class Trainer:
                 self.scheduler.step()
                 self.step += 1
                 self._report(losses, images, started, writer)
-                if settings.checkpoint_every and self.step % settings.checkpoint_every == 0 and self.step < settings.steps:
+                if (
+                    settings.checkpoint_every
+                    and self.step % settings.checkpoint_every == 0
+                    and self.step < settings.steps
+                ):
                     self.save_checkpoint()
         except KeyboardInterrupt:
             checkpoint = self.save_checkpoint()
             self.dist.barrier()
-            return TrainResult(output=None, steps=self.step, seconds=time.perf_counter() - started, images=images,
-                               unreadable=self._unreadable(), final_losses=losses, interrupted=True, checkpoint=checkpoint,
-                               model=self.task.model)
+            return TrainResult(
+                output=None,
+                steps=self.step,
+                seconds=time.perf_counter() - started,
+                images=images,
+                unreadable=self._unreadable(),
+                final_losses=losses,
+                interrupted=True,
+                checkpoint=checkpoint,
+                model=self.task.model,
+            )
         finally:
             if writer is not None:
                 writer.close()
@@ -570,14 +615,29 @@ class Trainer:
 
             tensors, metadata = self.task.model_file()
             precision = str(self.precision or torch.float32).removeprefix("torch.")
-            metadata = {**metadata, "training": {**metadata.get("training", {}), **asdict(settings), "steps_done": self.step,
-                                                 "precision": precision, "seconds": round(time.perf_counter() - started, 1)}}
+            metadata = {
+                **metadata,
+                "training": {
+                    **metadata.get("training", {}),
+                    **asdict(settings),
+                    "steps_done": self.step,
+                    "precision": precision,
+                    "seconds": round(time.perf_counter() - started, 1),
+                },
+            }
             output = save_model(self.output, tensors, metadata)
         checkpoint = self.save_checkpoint()
         self.dist.barrier()
-        return TrainResult(output=output, steps=self.step, seconds=time.perf_counter() - started, images=images,
-                           unreadable=self._unreadable(), final_losses=losses, checkpoint=checkpoint,
-                           model=self.task.model)
+        return TrainResult(
+            output=output,
+            steps=self.step,
+            seconds=time.perf_counter() - started,
+            images=images,
+            unreadable=self._unreadable(),
+            final_losses=losses,
+            checkpoint=checkpoint,
+            model=self.task.model,
+        )
 
     def _autocast(self):
         if self.precision is None:
@@ -590,7 +650,12 @@ class Trainer:
     def _preview(self) -> Tensor | None:
         """The network's picture of the first photo it trained on, every ``preview_every`` steps (rank 0)."""
         every = self.settings.preview_every
-        if not every or not self.dist.main or self.preview_photo is None or (self.step % every and self.step != self.settings.steps):
+        if (
+            not every
+            or not self.dist.main
+            or self.preview_photo is None
+            or (self.step % every and self.step != self.settings.steps)
+        ):
             return None
         sample = getattr(self.task, "sample", None) or self.task.model
         with torch.no_grad():
@@ -599,13 +664,27 @@ class Trainer:
     def _report(self, losses: dict[str, float], images: int, started: float, writer) -> None:
         elapsed = time.perf_counter() - started
         rate = images / elapsed if elapsed > 0 else 0.0
-        self.progress(Progress(stage="train", step=self.step, total=self.settings.steps, losses=losses, rate=rate,
-                               unit="img/s", preview=self._preview()))
+        self.progress(
+            Progress(
+                stage="train",
+                step=self.step,
+                total=self.settings.steps,
+                losses=losses,
+                rate=rate,
+                unit="img/s",
+                preview=self._preview(),
+            )
+        )
         if not self.dist.main or not losses or not self.settings.save_checkpoints:
             return
         if self.step % self.settings.log_every == 0 or self.step == self.settings.steps:
-            record = {"step": self.step, "lr": self.scheduler.get_last_lr()[0], "images_per_second": round(rate, 3),
-                      "elapsed": round(elapsed, 3), **losses}
+            record = {
+                "step": self.step,
+                "lr": self.scheduler.get_last_lr()[0],
+                "images_per_second": round(rate, 3),
+                "elapsed": round(elapsed, 3),
+                **losses,
+            }
             self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.metrics_path, "a") as log:
                 log.write(json.dumps(record) + "\n")
@@ -620,7 +699,9 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise UsageError("--tensorboard needs the tensorboard package: pip install 'styletool[tensorboard]'") from None
+            raise UsageError(
+                "--tensorboard needs the tensorboard package: pip install 'styletool[tensorboard]'"
+            ) from None
         return SummaryWriter(str(self.tensorboard_dir))
 
 
@@ -632,8 +713,14 @@ def resolve_training_device(runtime_device: torch.device, dist_info: Distributed
     return runtime_device
 
 
-def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, method: str,
-                 progress: ProgressCallback = ignore_progress) -> TrainResult:
+def run_training(
+    runtime,
+    task_factory: Callable[[], TrainingTask],
+    request,
+    *,
+    method: str,
+    progress: ProgressCallback = ignore_progress,
+) -> TrainResult:
     """Build the task (seeded), the data and the trainer for ``request``; resume if asked; train.
 
     ``task_factory`` is called after seeding, so the network's initial
@@ -651,9 +738,19 @@ def run_training(runtime, task_factory: Callable[[], TrainingTask], request, *, 
         data.keep_decoded = settings.workers == 0 and len(data) <= KEEP_DECODED_UP_TO
         torch.manual_seed(settings.seed)
         task = task_factory()
-        trainer = Trainer(task, data, settings, device=device, output=request.output, method=method,
-                          checkpoint_dir=request.checkpoint_dir, tensorboard=request.tensorboard,
-                          progress=progress, distributed=distributed, precision=runtime.training_dtype)
+        trainer = Trainer(
+            task,
+            data,
+            settings,
+            device=device,
+            output=request.output,
+            method=method,
+            checkpoint_dir=request.checkpoint_dir,
+            tensorboard=request.tensorboard,
+            progress=progress,
+            distributed=distributed,
+            precision=runtime.training_dtype,
+        )
         if request.resume is not None:
             trainer.resume(request.resume)
         return trainer.run()

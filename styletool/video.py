@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from styletool.errors import StyletoolError, UsageError
 from styletool.events import Progress, ProgressCallback, ignore_progress
@@ -84,7 +85,9 @@ class FrameRange:
             start = int(first) if first.strip() else 0
             stop = int(last) if last.strip() else None
         except ValueError:
-            raise UsageError(f"option --frames: '{text}' should be START:STOP frame numbers, e.g. 0:48 (either may be left out)") from None
+            raise UsageError(
+                f"option --frames: '{text}' should be START:STOP frame numbers, e.g. 0:48 (either may be left out)"
+            ) from None
         if start < 0 or (stop is not None and stop <= start):
             raise UsageError(f"option --frames: '{text}' is empty or negative; START must be >= 0 and below STOP")
         return cls(start, stop)
@@ -103,8 +106,10 @@ class VideoResult:
 def check_video_output(path: Path, *, source: Path) -> None:
     """Fail early, before long work, if ``path`` cannot be written as the video made from ``source``."""
     if path.suffix.lower() not in _CONTAINERS:
-        raise UsageError(f"a video's output must be a video file ({', '.join(_CONTAINERS)}), not '{path.suffix or path.name}'",
-                         where=path)
+        raise UsageError(
+            f"a video's output must be a video file ({', '.join(_CONTAINERS)}), not '{path.suffix or path.name}'",
+            where=path,
+        )
     from styletool.images import check_destination  # here: listing commands import this module without torch
 
     check_destination(path, inputs=[source], error=UsageError)
@@ -146,7 +151,9 @@ def stylize_video(
     container, codec, codec_options, audio_codec = _CONTAINERS[destination.suffix.lower()]
     started = time.perf_counter()
     try:
-        handle, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=destination.suffix)
+        handle, temp_name = tempfile.mkstemp(
+            dir=destination.parent, prefix=f".{destination.name}.", suffix=destination.suffix
+        )
     except OSError as exc:
         raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
     os.close(handle)
@@ -161,15 +168,33 @@ def stylize_video(
                 raise StyletoolError("no video stream in the file", where=source)
             try:
                 with av.open(str(temp), "w", format=container) as out:
-                    job = _Job(av, source, source_file, out, run, flicker=FlickerMeter(), on_cut=_both(on_cut, steady), steady=steady, device=device,
-                               batch_size=batch_size, frames=frames, size=size, codec=codec,
-                               codec_options=codec_options, audio_codec=audio_codec, progress=progress)
+                    job = _Job(
+                        av,
+                        source,
+                        source_file,
+                        out,
+                        run,
+                        flicker=FlickerMeter(),
+                        on_cut=_both(on_cut, steady),
+                        steady=steady,
+                        device=device,
+                        batch_size=batch_size,
+                        frames=frames,
+                        size=size,
+                        codec=codec,
+                        codec_options=codec_options,
+                        audio_codec=audio_codec,
+                        progress=progress,
+                    )
                     job.run()
             except (av.FFmpegError, OSError) as exc:  # reading errors were turned into StyletoolError inside
                 raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
         if job.written == 0:
-            raise StyletoolError(f"no frames in the range {frames.start}:{'' if frames.stop is None else frames.stop} "
-                                 f"(the video has {job.decoded} frames)", where=source)
+            raise StyletoolError(
+                f"no frames in the range {frames.start}:{'' if frames.stop is None else frames.stop} "
+                f"(the video has {job.decoded} frames)",
+                where=source,
+            )
         os.chmod(temp, _new_file_mode(destination))
         os.replace(temp, destination)
     except BaseException:
@@ -233,8 +258,26 @@ class StillRegionBlend:
 class _Job:
     """One video on its way through: demux, decode, stylize in batches, encode, mux."""
 
-    def __init__(self, av, source: Path, source_file, out, run, *, flicker, on_cut, steady, device, batch_size, frames: FrameRange, size,
-                 codec, codec_options, audio_codec, progress):
+    def __init__(
+        self,
+        av,
+        source: Path,
+        source_file,
+        out,
+        run,
+        *,
+        flicker,
+        on_cut,
+        steady,
+        device,
+        batch_size,
+        frames: FrameRange,
+        size,
+        codec,
+        codec_options,
+        audio_codec,
+        progress,
+    ):
         self.av, self.source, self.out, self.run_network = av, source, out, run
         self.device, self.batch_size, self.frames, self.size = device, batch_size, frames, size
         self.progress = progress
@@ -356,9 +399,12 @@ class _Job:
         frames, self.pending = self.pending, []
         import torch
 
-        pixels = torch.stack([
-            torch.from_numpy(frame.to_ndarray(width=self.width, height=self.height, format="rgb24")) for frame in frames
-        ]).permute(0, 3, 1, 2)
+        pixels = torch.stack(
+            [
+                torch.from_numpy(frame.to_ndarray(width=self.width, height=self.height, format="rgb24"))
+                for frame in frames
+            ]
+        ).permute(0, 3, 1, 2)
         content = pixels.to(self.device).float().div_(255)
         pieces = []
         for start, stop, new_shot in self._shots(content):
@@ -368,7 +414,9 @@ class _Job:
             pieces.append(piece if self.steady is None else self.steady(content[start:stop], piece))
         styled = torch.cat(pieces)
         if styled.shape[-2:] != content.shape[-2:]:
-            raise StyletoolError("the method returned frames of another size; it cannot stylize video", where=self.source)
+            raise StyletoolError(
+                "the method returned frames of another size; it cannot stylize video", where=self.source
+            )
         self.flicker.add(content, styled)
         rows = styled.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         for frame, row in zip(frames, rows):
@@ -379,8 +427,15 @@ class _Job:
             self._mux(self.out_video.encode(encoded))
             self.written += 1
         elapsed = time.perf_counter() - self.clock
-        self.progress(Progress(stage="frames", step=self.written, total=max(self.total, self.written),
-                               rate=self.written / elapsed if elapsed > 0 else None, unit="frames/s"))
+        self.progress(
+            Progress(
+                stage="frames",
+                step=self.written,
+                total=max(self.total, self.written),
+                rate=self.written / elapsed if elapsed > 0 else None,
+                unit="frames/s",
+            )
+        )
 
     def _shots(self, content: Tensor) -> list[tuple[int, int, bool]]:
         """The batch split at hard cuts: ``(start, stop, new_shot)`` ranges of frame indices.

@@ -58,11 +58,21 @@ def starry_johnson(tmp_path_factory):
             shutil.copy(path, photos / path.name)
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("johnson")
-    options = make_options(resolve(runtime.registry.method("johnson").train_options),
-                           {"style_weight": 0.3, "content_layers": ["relu2_2"], "style_size": 128})
-    settings = TrainSettings(steps=200, batch_size=4, image_size=128, lr=1e-3, checkpoint_every=0, workers=0, log_every=10)
-    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=folder / "starry.safetensors",
-                           styles=[load_image(painting).pixels[None]], style_names=["starry_night"])
+    options = make_options(
+        resolve(runtime.registry.method("johnson").train_options),
+        {"style_weight": 0.3, "content_layers": ["relu2_2"], "style_size": 128},
+    )
+    settings = TrainSettings(
+        steps=200, batch_size=4, image_size=128, lr=1e-3, checkpoint_every=0, workers=0, log_every=10
+    )
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=photos,
+        output=folder / "starry.safetensors",
+        styles=[load_image(painting).pixels[None]],
+        style_names=["starry_night"],
+    )
     losses: list[float] = []
     method.train(request, progress=lambda event: losses.append(sum(event.losses.values())))
     return SimpleNamespace(model=request.output, losses=losses, held_out=held_out)

@@ -10,23 +10,36 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from styletool import TrainRequest, TrainSettings  # noqa: E402
-from styletool.options import make_options  # noqa: E402
-from styletool.specs import resolve  # noqa: E402
-from tiny_backbone import tiny_runtime  # noqa: E402
+from styletool import TrainRequest, TrainSettings
+from styletool.options import make_options
+from styletool.specs import resolve
+
+from tiny_backbone import tiny_runtime
 
 
 def main(out: Path, photos: Path, name: str = "johnson") -> None:
     runtime = tiny_runtime()
     method = runtime.method(name)
-    options = make_options(resolve(runtime.registry.method(name).train_options), {
-        "backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1"], "style_size": 32,
-    })
+    options = make_options(
+        resolve(runtime.registry.method(name).train_options),
+        {
+            "backbone": "tiny-random",
+            "content_layers": ["relu3_1"],
+            "style_layers": ["relu1_1", "relu2_1"],
+            "style_size": 32,
+        },
+    )
     count = 1 if name == "johnson" else 3  # metastyle meta-trains over several paintings
     paintings = [torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(3 + i)) for i in range(count)]
     settings = TrainSettings(steps=4, batch_size=2, image_size=32, workers=0, checkpoint_every=2, log_every=1)
-    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=out / "model.safetensors",
-                           styles=paintings, style_names=[f"noise{i}" for i in range(count)])
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=photos,
+        output=out / "model.safetensors",
+        styles=paintings,
+        style_names=[f"noise{i}" for i in range(count)],
+    )
     result = method.train(request)
     rank = int(os.environ["RANK"])
     torch.save({"steps": result.steps, "weights": result.model.state_dict()}, out / f"rank{rank}.pt")

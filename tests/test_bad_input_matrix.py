@@ -8,7 +8,6 @@ images (CMYK, 16-bit, grayscale, palette with transparency, animated GIF,
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import struct
@@ -35,17 +34,33 @@ def env(tmp_path):
     painting = tmp_path / "painting.png"
     PILImage.effect_noise((32, 32), 80).convert("RGB").save(painting)
     torch.manual_seed(0)
-    model = save_model(tmp_path / "model.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["x"]})
-    cin = save_model(tmp_path / "cin.safetensors", TransformerNet(num_styles=2).state_dict(),
-                     {"method": "cin", "styles": ["a", "b"], "num_styles": 2})
-    return {"tmp": tmp_path, "photo": photo, "painting": painting, "model": model, "cin": cin, "out": tmp_path / "out.png"}
+    model = save_model(
+        tmp_path / "model.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["x"]}
+    )
+    cin = save_model(
+        tmp_path / "cin.safetensors",
+        TransformerNet(num_styles=2).state_dict(),
+        {"method": "cin", "styles": ["a", "b"], "num_styles": 2},
+    )
+    return {
+        "tmp": tmp_path,
+        "photo": photo,
+        "painting": painting,
+        "model": model,
+        "cin": cin,
+        "out": tmp_path / "out.png",
+    }
 
 
 def _png_header_only(width, height):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", b"junk")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", b"junk")
+    )
 
 
 def _bad_photo(kind, tmp):
@@ -169,7 +184,9 @@ def test_unwritable_output_folder(cli, env, monkeypatch):
     folder.chmod(0o500)
     if os.geteuid() == 0:  # root writes anywhere: let the permission check see what a user would
         real_access = os.access
-        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == folder else real_access(path, mode, **kw))
+        monkeypatch.setattr(
+            os, "access", lambda path, mode, **kw: False if Path(path) == folder else real_access(path, mode, **kw)
+        )
     try:
         result = cli("stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", folder / "o.png")
         _assert_clean_failure(result, folder / "o.png", fragment="not writable")
@@ -185,22 +202,30 @@ def test_output_into_a_missing_folder(cli, env):
 
 def test_output_path_equal_to_the_input(cli, env):
     before = env["photo"].read_bytes()
-    result = cli("stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["photo"], "--overwrite")
+    result = cli(
+        "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["photo"], "--overwrite"
+    )
     assert result.code != 0 and "overwrite the input" in result.err and len(result.err.strip().splitlines()) == 1
     assert env["photo"].read_bytes() == before
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--method", "gatsy"], "did you mean 'gatys'"),
-    (["--backbone", "vgg91"], "did you mean 'vgg19'"),
-    (["--style-loss", "gramm"], "did you mean 'gram'"),
-    (["--iteratons", "5"], "did you mean --iterations"),
-    (["--style-weight", "-1"], "--style-weight"),
-    (["--iterations", "0"], "--iterations"),
-    (["--style-blend", "0.5,0.3,0.2"], "--style-blend"),
-], ids=["method", "backbone", "loss", "option", "negative-weight", "zero-iterations", "blend-count"])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--method", "gatsy"], "did you mean 'gatys'"),
+        (["--backbone", "vgg91"], "did you mean 'vgg19'"),
+        (["--style-loss", "gramm"], "did you mean 'gram'"),
+        (["--iteratons", "5"], "did you mean --iterations"),
+        (["--style-weight", "-1"], "--style-weight"),
+        (["--iterations", "0"], "--iterations"),
+        (["--style-blend", "0.5,0.3,0.2"], "--style-blend"),
+    ],
+    ids=["method", "backbone", "loss", "option", "negative-weight", "zero-iterations", "blend-count"],
+)
 def test_bad_names_and_values(cli, env, args, fragment):
-    result = cli("stylize", env["photo"], "--style", env["painting"], "--style", env["painting"], *args, "-o", env["out"])
+    result = cli(
+        "stylize", env["photo"], "--style", env["painting"], "--style", env["painting"], *args, "-o", env["out"]
+    )
     _assert_clean_failure(result, env["out"], code=2, fragment=fragment)
 
 
@@ -219,17 +244,27 @@ def _bad_model(kind, env):
     elif kind == "newer-format":
         from safetensors.torch import save_file
 
-        save_file({"w": torch.zeros(1)}, str(path),
-                  metadata={"styletool": json.dumps({"format": FORMAT_VERSION + 1, "method": "johnson"})})
+        save_file(
+            {"w": torch.zeros(1)},
+            str(path),
+            metadata={"styletool": json.dumps({"format": FORMAT_VERSION + 1, "method": "johnson"})},
+        )
     elif kind == "missing":
         pass
     return path
 
 
-@pytest.mark.parametrize("kind, fragment", [
-    ("truncated", "model"), ("random-bytes", "model"), ("pickle", "model"), ("other-method", "'cin' model"),
-    ("newer-format", "newer"), ("missing", "no such model file"),
-])
+@pytest.mark.parametrize(
+    "kind, fragment",
+    [
+        ("truncated", "model"),
+        ("random-bytes", "model"),
+        ("pickle", "model"),
+        ("other-method", "'cin' model"),
+        ("newer-format", "newer"),
+        ("missing", "no such model file"),
+    ],
+)
 def test_bad_model_files(cli, env, kind, fragment):
     model = _bad_model(kind, env)
     result = cli("stylize", env["photo"], "--method", "johnson", "--model", model, "-o", env["out"])
@@ -237,14 +272,20 @@ def test_bad_model_files(cli, env, kind, fragment):
 
 
 def test_style_index_out_of_range(cli, env):
-    result = cli("stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-index", "5", "-o", env["out"])
+    result = cli(
+        "stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-index", "5", "-o", env["out"]
+    )
     _assert_clean_failure(result, env["out"], fragment="style 5 does not exist")
 
 
 def test_device_that_does_not_exist(cli, env):
-    result = cli("--device", "cuda:7", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"])
+    result = cli(
+        "--device", "cuda:7", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"]
+    )
     _assert_clean_failure(result, env["out"])
-    result = cli("--device", "tpu", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"])
+    result = cli(
+        "--device", "tpu", "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["out"]
+    )
     _assert_clean_failure(result, env["out"])
 
 
@@ -257,9 +298,11 @@ def test_a_pickle_planted_as_a_model_never_runs(cli, env):
 
     planted = env["tmp"] / "planted.safetensors"
     torch.save({"x": Planted()}, planted)
-    for command in (["stylize", env["photo"], "--method", "johnson", "--model", planted, "-o", env["out"]],
-                    ["models", "info", planted],
-                    ["export", planted, "--format", "onnx", "-o", env["tmp"] / "x.onnx"]):
+    for command in (
+        ["stylize", env["photo"], "--method", "johnson", "--model", planted, "-o", env["out"]],
+        ["models", "info", planted],
+        ["export", planted, "--format", "onnx", "-o", env["tmp"] / "x.onnx"],
+    ):
         result = cli(*command)
         assert result.code != 0 and len(result.err.strip().splitlines()) == 1
     assert not marker.exists()
@@ -273,13 +316,30 @@ def test_a_pickle_planted_as_a_model_never_runs(cli, env):
 
 
 # -- property-based: option parsing never crashes unexpectedly ---------------------------
-_WORDS = st.lists(st.one_of(
-    st.sampled_from(["--iterations", "--style-weight", "--optimizer", "--style-blend", "--scales", "--preserve-color",
-                     "--content-layers", "--init", "--lr", "--tv-weight", "--style-layer-weights", "--no-such"]),
-    st.text(max_size=12),
-    st.integers(-5, 5).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(str),
-), max_size=6)
+_WORDS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "--iterations",
+                "--style-weight",
+                "--optimizer",
+                "--style-blend",
+                "--scales",
+                "--preserve-color",
+                "--content-layers",
+                "--init",
+                "--lr",
+                "--tv-weight",
+                "--style-layer-weights",
+                "--no-such",
+            ]
+        ),
+        st.text(max_size=12),
+        st.integers(-5, 5).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+    ),
+    max_size=6,
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -302,10 +362,25 @@ def test_metastyle_model_mistakes(cli, env):
     result = cli("stylize", env["photo"], "--method", "metastyle", "--model", env["model"], "-o", env["out"])
     _assert_clean_failure(result, env["out"], fragment="'johnson' model, not a 'metastyle' model")
     torch.manual_seed(0)
-    meta = save_model(env["tmp"] / "meta.safetensors", TransformerNet().state_dict(),
-                      {"method": "metastyle", "kind": "meta", "styles": ["a", "b"], "network": "transformer"})
+    meta = save_model(
+        env["tmp"] / "meta.safetensors",
+        TransformerNet().state_dict(),
+        {"method": "metastyle", "kind": "meta", "styles": ["a", "b"], "network": "transformer"},
+    )
     result = cli("stylize", env["photo"], "--method", "metastyle", "--model", meta, "-o", env["out"])
     _assert_clean_failure(result, env["out"], code=2, fragment="give one --style PAINTING")
-    result = cli("stylize", env["photo"], "--method", "metastyle", "--model", meta, "--style", env["painting"],
-                 "--steps", "0", "-o", env["out"])
+    result = cli(
+        "stylize",
+        env["photo"],
+        "--method",
+        "metastyle",
+        "--model",
+        meta,
+        "--style",
+        env["painting"],
+        "--steps",
+        "0",
+        "-o",
+        env["out"],
+    )
     _assert_clean_failure(result, env["out"], code=2, fragment="--steps")

@@ -33,7 +33,9 @@ def tree(tmp_path):
 @pytest.fixture
 def model(tmp_path):
     torch.manual_seed(0)
-    return save_model(tmp_path / "j.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["noise"]})
+    return save_model(
+        tmp_path / "j.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["noise"]}
+    )
 
 
 # -- which inputs --------------------------------------------------------------------
@@ -69,12 +71,26 @@ def _only_subfolders(tmp_path):
 
 # -- where outputs go ----------------------------------------------------------------------
 def test_template_fields_cannot_escape_the_output_folder(tmp_path):
-    paths = output_paths([tmp_path / "photo.jpg"], output=None, output_dir=tmp_path / "out", name="{stem}_{style}.{ext}",
-                         fmt=None, method="gatys", style_label="../../x")
+    paths = output_paths(
+        [tmp_path / "photo.jpg"],
+        output=None,
+        output_dir=tmp_path / "out",
+        name="{stem}_{style}.{ext}",
+        fmt=None,
+        method="gatys",
+        style_label="../../x",
+    )
     assert paths == [tmp_path / "out" / "photo__.._x.png"]  # separators replaced, leading dots dropped
     with pytest.raises(UsageError, match="outside --output-dir"):
-        output_paths([tmp_path / "photo.jpg"], output=None, output_dir=tmp_path / "out", name="../{stem}.{ext}",
-                     fmt=None, method="gatys", style_label="s")
+        output_paths(
+            [tmp_path / "photo.jpg"],
+            output=None,
+            output_dir=tmp_path / "out",
+            name="../{stem}.{ext}",
+            fmt=None,
+            method="gatys",
+            style_label="s",
+        )
     assert safe_name_part("..hidden/../name") == "hidden_.._name"
 
 
@@ -89,12 +105,28 @@ def test_existing_outputs_are_refused_skipped_or_overwritten(cli, tmp_path, mode
     refused = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", out, "--json")
     assert refused.code == 1 and "output already exists; pass --overwrite" in refused.err
     assert "0 done, 0 skipped, 2 failed" in refused.err and target.read_bytes() == b"keep me"
-    skipped = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", out, "--skip-existing", "--json")
-    assert skipped.code == 0 and [json.loads(line)["status"] for line in skipped.out.splitlines()] == ["skipped", "skipped"]
+    skipped = cli(
+        "stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", out, "--skip-existing", "--json"
+    )
+    assert skipped.code == 0 and [json.loads(line)["status"] for line in skipped.out.splitlines()] == [
+        "skipped",
+        "skipped",
+    ]
     assert target.read_bytes() == b"keep me"
     replaced = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", out, "--overwrite")
     assert replaced.code == 0 and load_image(target).size == (40, 30)
-    both = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", out, "--overwrite", "--skip-existing")
+    both = cli(
+        "stylize",
+        *photos,
+        "--method",
+        "johnson",
+        "--model",
+        model,
+        "--output-dir",
+        out,
+        "--overwrite",
+        "--skip-existing",
+    )
     assert both.code == 2
 
 
@@ -104,7 +136,8 @@ def test_one_output_that_exists_is_a_one_line_error(cli, tmp_path, model):
     out.write_bytes(b"old")
     result = cli("stylize", photo, "--method", "johnson", "--model", model, "-o", out)
     assert result.code == 1 and result.err.strip().splitlines() == [
-        f"error: {out}: output already exists; pass --overwrite to replace it (or --skip-existing)"]
+        f"error: {out}: output already exists; pass --overwrite to replace it (or --skip-existing)"
+    ]
     assert out.read_bytes() == b"old"
 
 
@@ -113,13 +146,28 @@ def test_failures_do_not_stop_the_others_unless_fail_fast(cli, tmp_path, model):
     broken = tmp_path / "b.png"
     broken.write_text("not an image")
     out = tmp_path / "out"
-    result = cli("stylize", good[0], broken, good[1], "--method", "johnson", "--model", model, "--output-dir", out, "--json")
+    result = cli(
+        "stylize", good[0], broken, good[1], "--method", "johnson", "--model", model, "--output-dir", out, "--json"
+    )
     records = [json.loads(line) for line in result.out.splitlines()]
     assert result.code == 1 and [r["status"] for r in records] == ["ok", "failed", "ok"]
     assert records[1]["error"].startswith(str(broken)) and records[0]["settings"]["models"] == [str(model)]
     assert "2 done, 0 skipped, 1 failed" in result.err
-    fast = cli("stylize", good[0], broken, good[1], "--method", "johnson", "--model", model, "--output-dir", tmp_path / "ff",
-               "--fail-fast", "--batch-size", "1")
+    fast = cli(
+        "stylize",
+        good[0],
+        broken,
+        good[1],
+        "--method",
+        "johnson",
+        "--model",
+        model,
+        "--output-dir",
+        tmp_path / "ff",
+        "--fail-fast",
+        "--batch-size",
+        "1",
+    )
     assert fast.code == 1 and "1 done, 0 skipped, 1 failed" in fast.err
     assert not (tmp_path / "ff" / "c_j_johnson.png").exists()
 
@@ -128,16 +176,25 @@ def test_folder_input_with_stdin_and_recursive(cli, tmp_path, tree, model, monke
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{tree / 'a.jpg'}\n"))
     result = cli("stylize", "-", "--method", "johnson", "--model", model, "--output-dir", tmp_path / "o1")
     assert result.code == 0 and [p.name for p in (tmp_path / "o1").iterdir()] == ["a_j_johnson.png"]
-    result = cli("stylize", tree, "--recursive", "--method", "johnson", "--model", model, "--output-dir", tmp_path / "o2")
+    result = cli(
+        "stylize", tree, "--recursive", "--method", "johnson", "--model", model, "--output-dir", tmp_path / "o2"
+    )
     assert result.code == 0 and sorted(p.name for p in (tmp_path / "o2").iterdir()) == [
-        "a_j_johnson.png", "b_j_johnson.png", "c_j_johnson.png"]
+        "a_j_johnson.png",
+        "b_j_johnson.png",
+        "c_j_johnson.png",
+    ]
 
 
 def test_batched_feed_forward_outputs_equal_one_at_a_time(cli, tmp_path, model):
     photos = [_photo(tmp_path / f"p{i}.png", color=(40 * i, 200 - 30 * i, 90)) for i in range(5)]
     photos.append(_photo(tmp_path / "wide.png", size=(48, 20)))  # another size: a batch of its own
-    batched = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", tmp_path / "b", "--batch-size", "2")
-    single = cli("stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", tmp_path / "s", "--batch-size", "1")
+    batched = cli(
+        "stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", tmp_path / "b", "--batch-size", "2"
+    )
+    single = cli(
+        "stylize", *photos, "--method", "johnson", "--model", model, "--output-dir", tmp_path / "s", "--batch-size", "1"
+    )
     assert batched.code == single.code == 0
     for photo in photos:
         name = f"{photo.stem}_j_johnson.png"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import shared_file
 
 ROOT = Path(__file__).parent.parent
@@ -17,8 +18,13 @@ ROOT = Path(__file__).parent.parent
 @pytest.mark.slow
 def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
     shared_file("images", "content", "chicago.jpg")  # the benchmarks read ../shared
-    run = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path), "--device", "cpu"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path), "--device", "cpu"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     table = (tmp_path / "results.md").read_text()
     for section in ("### Gatys", "### Feed-forward inference", "### Training", "### MetaStyle", "### Start-up"):

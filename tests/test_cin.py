@@ -7,13 +7,19 @@ import shutil
 import pytest
 import torch
 
-from conftest import shared_file
 from styletool import StylizeRequest, TrainRequest, TrainSettings, UsageError, load_image, load_model
 from styletool.options import make_options
 from styletool.specs import resolve
+
+from conftest import shared_file
 from tiny_backbone import tiny_runtime
 
-TINY_LOSS = {"backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1", "relu3_1"], "style_size": 32}
+TINY_LOSS = {
+    "backbone": "tiny-random",
+    "content_layers": ["relu3_1"],
+    "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
+    "style_size": 32,
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +39,15 @@ def train(tmp_path, photos, *, styles, names, steps=6, model=None, output="multi
     method = runtime.method("cin")
     options = make_options(resolve(runtime.registry.method("cin").train_options), {**TINY_LOSS, **extra})
     settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=0, lr=1e-3)
-    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=tmp_path / output,
-                           styles=styles, style_names=names, model=model)
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=photos,
+        output=tmp_path / output,
+        styles=styles,
+        style_names=names,
+        model=model,
+    )
     return method, method.train(request)
 
 
@@ -76,7 +89,9 @@ def test_int8_reaches_every_network_of_a_mix(trained):
     if int8_unavailable(torch.device("cpu")):
         pytest.skip("this PyTorch has no oneDNN integer convolutions")
     method, path = trained
-    opts = make_options(resolve(method.runtime.registry.method("cin").options), {"style_mix": "red=1,blue=1", "int8": True})
+    opts = make_options(
+        resolve(method.runtime.registry.method("cin").options), {"style_mix": "red=1,blue=1", "int8": True}
+    )
     request = StylizeRequest(options=opts, model=path)
     prepared = method.prepare(request)
     layers = smoothable_layers(prepared)
@@ -95,7 +110,7 @@ def test_all_styles_contact_sheet(trained):
 
     assert sheet.shape == (1, 3, 2 * (30 + LABEL_HEIGHT) + 8, 2 * 30 + 8)
     assert torch.allclose(sheet[..., 5:25, :30], photo, atol=1e-6)  # the photo, centred in its cell, unscaled
-    assert sheet[..., 30:30 + LABEL_HEIGHT, :30].min() < 0.5  # its label ("photo") is drawn beneath it
+    assert sheet[..., 30 : 30 + LABEL_HEIGHT, :30].min() < 0.5  # its label ("photo") is drawn beneath it
 
 
 def test_bad_style_choices_are_usage_errors(trained):
@@ -113,7 +128,9 @@ def test_adding_a_style_leaves_the_old_ones_unchanged(trained, tmp_path, photos)
     method, path = trained
     photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(4))
     before = [stylize(method, path, photo, style_index=str(i)) for i in range(3)]
-    method, result = train(tmp_path, photos, styles=paintings(7), names=["yellow"], model=path, output="bigger.safetensors", steps=4)
+    method, result = train(
+        tmp_path, photos, styles=paintings(7), names=["yellow"], model=path, output="bigger.safetensors", steps=4
+    )
     bigger = load_model(result.output, method="cin")
     assert bigger.styles == ["red", "green", "blue", "yellow"]
     after = [stylize(method, result.output, photo, style_index=str(i)) for i in range(3)]
@@ -121,8 +138,16 @@ def test_adding_a_style_leaves_the_old_ones_unchanged(trained, tmp_path, photos)
     new = stylize(method, result.output, photo, style_index="yellow")
     assert not any(torch.allclose(new, x) for x in before)
     # Only the new row trains, in every step: --style-lr-scale has nothing to catch up with and is not applied.
-    _, plain = train(tmp_path, photos, styles=paintings(7), names=["yellow"], model=path, output="plain.safetensors",
-                     steps=4, style_lr_scale=1)
+    _, plain = train(
+        tmp_path,
+        photos,
+        styles=paintings(7),
+        names=["yellow"],
+        model=path,
+        output="plain.safetensors",
+        steps=4,
+        style_lr_scale=1,
+    )
     assert all(torch.equal(a, b) for a, b in zip(load_model(plain.output).tensors.values(), bigger.tensors.values()))
 
 
@@ -142,10 +167,12 @@ def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
 def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
     """One step with three paintings over a batch of two photos... capped: two paintings, one per photo."""
     styles = paintings(1, 2, 3)
-    _, one = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors",
-                   styles_per_step=1)
-    _, two = train(tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="two.safetensors",
-                   styles_per_step=3)
+    _, one = train(
+        tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors", styles_per_step=1
+    )
+    _, two = train(
+        tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="two.safetensors", styles_per_step=3
+    )
 
     def rows_moved(path):
         scale = load_model(path).tensors["encoder.0.norm.norm.scale"]
@@ -157,8 +184,12 @@ def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
 
 def test_style_tables_can_learn_faster_than_the_shared_weights(tmp_path, photos):
     styles = paintings(1, 2)
-    _, plain = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="plain.safetensors", style_lr_scale=1)
-    _, fast = train(tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="fast.safetensors")  # default: 10
+    _, plain = train(
+        tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="plain.safetensors", style_lr_scale=1
+    )
+    _, fast = train(
+        tmp_path, photos, styles=styles, names=["a", "b"], steps=2, output="fast.safetensors"
+    )  # default: 10
     a, b = load_model(plain.output).tensors, load_model(fast.output).tensors
     moved = lambda t: float((t["encoder.0.norm.norm.scale"] - 1).abs().max())  # noqa: E731
     assert moved(b) > 5 * moved(a)  # Adam's steps are about lr long: 10x the rate, about 10x the move

@@ -12,7 +12,9 @@ from PIL import Image as PILImage
 from conftest import REPO
 
 
-@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["methods"], ["backbones"], ["losses"], ["stylize", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["plugins"], ["methods"], ["backbones"], ["losses"], ["stylize", "--help"]]
+)
 def test_listing_commands_do_not_import_torch(args):
     code = (
         "import sys\n"
@@ -29,7 +31,9 @@ def test_listing_commands_do_not_import_torch(args):
 
 
 def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "styletool", "--version"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "styletool", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and result.stdout.startswith("styletool ")
 
 
@@ -67,7 +71,9 @@ def painting(tmp_path):
 def test_unknown_method_is_a_one_line_usage_error(cli, photo, painting, tmp_path):
     result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--method", "gatsy")
     assert result.code == 2
-    assert result.err.strip().splitlines() == ["error: unknown method 'gatsy'; did you mean 'gatys'? (available: cin, gatys, johnson, metastyle)"]
+    assert result.err.strip().splitlines() == [
+        "error: unknown method 'gatsy'; did you mean 'gatys'? (available: cin, gatys, johnson, metastyle)"
+    ]
 
 
 def test_unknown_method_option_suggests(cli, photo, painting, tmp_path):
@@ -111,8 +117,23 @@ def test_o_with_several_inputs_is_refused(cli, photo, painting, tmp_path):
 
 def test_stylize_end_to_end_with_json(cli, photo, painting, tmp_path):
     out = tmp_path / "out.png"
-    result = cli("--device", "cpu", "--seed", "1", "stylize", photo, "--style", painting, "-o", out,
-                 "--size", "32", "--iterations", "3", "--json")
+    result = cli(
+        "--device",
+        "cpu",
+        "--seed",
+        "1",
+        "stylize",
+        photo,
+        "--style",
+        painting,
+        "-o",
+        out,
+        "--size",
+        "32",
+        "--iterations",
+        "3",
+        "--json",
+    )
     assert result.code == 0, result.err
     record = json.loads(result.out.strip())
     assert record["status"] == "ok" and record["output"] == str(out) and record["method"] == "gatys"
@@ -125,8 +146,24 @@ def test_same_seed_gives_identical_output_on_cpu(cli, photo, painting, tmp_path)
     outputs = []
     for name in ("a.png", "b.png"):
         out = tmp_path / name
-        result = cli("--device", "cpu", "--seed", "7", "stylize", photo, "--style", painting, "-o", out,
-                     "--size", "24", "--iterations", "2", "--init", "noise")
+        result = cli(
+            "--device",
+            "cpu",
+            "--seed",
+            "7",
+            "stylize",
+            photo,
+            "--style",
+            painting,
+            "-o",
+            out,
+            "--size",
+            "24",
+            "--iterations",
+            "2",
+            "--init",
+            "noise",
+        )
         assert result.code == 0, result.err
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
@@ -136,8 +173,20 @@ def test_output_dir_with_many_inputs_and_one_failure(cli, photo, painting, tmp_p
     broken = tmp_path / "broken.jpg"
     broken.write_text("not an image")
     out_dir = tmp_path / "out"
-    result = cli("stylize", photo, broken, "--style", painting, "--output-dir", out_dir, "--size", "32",
-                 "--iterations", "1", "--json")
+    result = cli(
+        "stylize",
+        photo,
+        broken,
+        "--style",
+        painting,
+        "--output-dir",
+        out_dir,
+        "--size",
+        "32",
+        "--iterations",
+        "1",
+        "--json",
+    )
     assert result.code == 1
     records = [json.loads(line) for line in result.out.splitlines()]
     assert [r["status"] for r in records] == ["ok", "failed"]
@@ -147,7 +196,9 @@ def test_output_dir_with_many_inputs_and_one_failure(cli, photo, painting, tmp_p
 
 
 def test_json_record_carries_the_final_losses(cli, photo, painting, tmp_path):
-    result = cli("stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "2", "--json")
+    result = cli(
+        "stylize", photo, "--style", painting, "-o", tmp_path / "o.png", "--size", "32", "--iterations", "2", "--json"
+    )
     assert result.code == 0, result.err
     record = json.loads(result.out)
     assert set(record["losses"]) == {"content", "style"}

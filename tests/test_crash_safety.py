@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image as PILImage
 from torch import nn
 
-from conftest import shared_file
 from styletool import TransformerNet, load_image, load_model, save_model
 from styletool.training import PhotoFolder, Trainer, TrainingError, TrainSettings, load_checkpoint
+
+from conftest import shared_file
 
 STYLETOOL = [sys.executable, "-m", "styletool"]
 
@@ -49,11 +48,28 @@ def test_sigkill_during_a_batch_leaves_only_complete_images(tmp_path):
         pixels = (torch.rand(3, 96, 128, generator=generator) * 255).byte().permute(1, 2, 0).numpy()
         PILImage.fromarray(pixels).save(inputs / f"p{i:02d}.png")
     torch.manual_seed(0)
-    model = save_model(tmp_path / "m.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["x"]})
+    model = save_model(
+        tmp_path / "m.safetensors", TransformerNet().state_dict(), {"method": "johnson", "styles": ["x"]}
+    )
     out = tmp_path / "out"
-    process = subprocess.Popen([*STYLETOOL, "stylize", str(inputs), "--method", "johnson", "--model", str(model),
-                                "--output-dir", str(out), "--batch-size", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            *STYLETOOL,
+            "stylize",
+            str(inputs),
+            "--method",
+            "johnson",
+            "--model",
+            str(model),
+            "--output-dir",
+            str(out),
+            "--batch-size",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(lambda: out.is_dir() and len(list(out.glob("*.png"))) >= 3, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -64,17 +80,59 @@ def test_sigkill_during_a_batch_leaves_only_complete_images(tmp_path):
     # Whatever was mid-write is a hidden temporary file, never a half image under the output's name.
     assert all(p.name.endswith(".tmp") for p in out.iterdir() if p.name.startswith("."))
     # And the run resumes: --skip-existing does the rest.
-    rerun = subprocess.run([*STYLETOOL, "stylize", str(inputs), "--method", "johnson", "--model", str(model),
-                            "--output-dir", str(out), "--skip-existing"], capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(
+        [
+            *STYLETOOL,
+            "stylize",
+            str(inputs),
+            "--method",
+            "johnson",
+            "--model",
+            str(model),
+            "--output-dir",
+            str(out),
+            "--skip-existing",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 60
 
 
 def _train_command(photos, output, *extra):
-    return [*STYLETOOL, "--seed", "3", "train", "--method", "johnson", "--content-dir", str(photos),
-            "--style", str(shared_file("images", "style", "starry_night.jpg")), "-o", str(output), "--steps", "10",
-            "--batch-size", "2", "--image-size", "32", "--style-size", "32", "--workers", "0", "--checkpoint-every", "2",
-            *extra]
+    return [
+        *STYLETOOL,
+        "--seed",
+        "3",
+        "train",
+        "--method",
+        "johnson",
+        "--content-dir",
+        str(photos),
+        "--style",
+        str(shared_file("images", "style", "starry_night.jpg")),
+        "-o",
+        str(output),
+        "--steps",
+        "10",
+        "--batch-size",
+        "2",
+        "--image-size",
+        "32",
+        "--style-size",
+        "32",
+        "--workers",
+        "0",
+        "--checkpoint-every",
+        "2",
+        *extra,
+    ]
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _weights(path):
@@ -82,18 +140,24 @@ def _weights(path):
 
 
 def test_sigkill_after_a_checkpoint_then_resume_matches_an_uninterrupted_run(tmp_path, photos):
-    straight = subprocess.run(_train_command(photos, tmp_path / "straight.safetensors"), capture_output=True, text=True, timeout=600)
+    straight = subprocess.run(
+        _train_command(photos, tmp_path / "straight.safetensors"), capture_output=True, text=True, timeout=600
+    )
     assert straight.returncode == 0, straight.stderr
     output = tmp_path / "killed.safetensors"
     checkpoint = tmp_path / "killed.checkpoints" / "last.pt"
-    process = subprocess.Popen(_train_command(photos, output), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        _train_command(photos, output), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _wait_for(checkpoint.is_file, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not output.exists()
     step = load_checkpoint(checkpoint)["step"]
     assert 2 <= step < 10
-    resumed = subprocess.run(_train_command(photos, output, "--resume", str(checkpoint)), capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        _train_command(photos, output, "--resume", str(checkpoint)), capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr
     a, b = _weights(tmp_path / "straight.safetensors"), _weights(output)
     assert all(torch.equal(a[name], b[name]) for name in a)
@@ -102,8 +166,14 @@ def test_sigkill_after_a_checkpoint_then_resume_matches_an_uninterrupted_run(tmp
 def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path, photos):
     output = tmp_path / "model.safetensors"
     checkpoint = tmp_path / "model.checkpoints" / "last.pt"
-    process = subprocess.Popen(_train_command(photos, output, "--steps", "400"), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        _train_command(photos, output, "--steps", "400"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As in a terminal: a suite started in the background (`cmd &`) hands its children an ignored SIGINT.
+        preexec_fn=_default_sigint,
+    )
     _wait_for(checkpoint.is_file, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
@@ -141,7 +211,9 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     task = _ExplodingTask(nan_at=4)
     data = PhotoFolder(photos, image_size=16)
     settings = TrainSettings(steps=10, batch_size=1, image_size=16, checkpoint_every=2, workers=0)
-    trainer = Trainer(task, data, settings, device=torch.device("cpu"), output=tmp_path / "m.safetensors", method="test")
+    trainer = Trainer(
+        task, data, settings, device=torch.device("cpu"), output=tmp_path / "m.safetensors", method="test"
+    )
     with pytest.raises(TrainingError, match=r"content loss became nan at step 4.*last good checkpoint") as caught:
         trainer.run()
     assert "m.checkpoints" in str(caught.value)

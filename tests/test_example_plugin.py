@@ -26,7 +26,9 @@ def example_on_path(tmp_path):
     project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
     dist_info = tmp_path / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     dist_info.mkdir()
-    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
     lines = ["[styletool]"] + [f"{name} = {value}" for name, value in project["entry-points"]["styletool"].items()]
     (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
     env = dict(os.environ)
@@ -35,7 +37,9 @@ def example_on_path(tmp_path):
 
 
 def run(env, *args):
-    return subprocess.run([sys.executable, "-m", "styletool", *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "styletool", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_example_plugin_is_listed(example_on_path):

@@ -7,27 +7,36 @@ import json
 import pytest
 import torch
 
-from networks import trained_like
 from styletool import save_model
+
+from networks import trained_like
 
 
 @pytest.fixture
 def johnson_model(tmp_path):
     net = trained_like()
-    return net, save_model(tmp_path / "one.safetensors", net.state_dict(),
-                           {"method": "johnson", "network": "transformer", "styles": ["starry"]})
+    return net, save_model(
+        tmp_path / "one.safetensors",
+        net.state_dict(),
+        {"method": "johnson", "network": "transformer", "styles": ["starry"]},
+    )
 
 
 @pytest.fixture
 def cin_model(tmp_path):
     net = trained_like(num_styles=3)
-    return net, save_model(tmp_path / "three.safetensors", net.state_dict(),
-                           {"method": "cin", "network": "transformer-cin", "num_styles": 3, "styles": ["a", "b", "c"]})
+    return net, save_model(
+        tmp_path / "three.safetensors",
+        net.state_dict(),
+        {"method": "cin", "network": "transformer-cin", "num_styles": 3, "styles": ["a", "b", "c"]},
+    )
 
 
 # Sizes the export never saw, not multiples of 4, batch of two.
-PHOTOS = [torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1)),
-          torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))]
+PHOTOS = [
+    torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(1)),
+    torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)),
+]
 
 
 def test_onnx_file_runs_in_onnxruntime_and_matches(cli, tmp_path, johnson_model):

@@ -6,10 +6,11 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from conftest import shared_file
 from styletool import Runtime, StylizeRequest, UnknownNameError, UsageError, load_image, luminance_ssim
 from styletool.options import make_options
 from styletool.specs import resolve
+
+from conftest import shared_file
 
 
 def gatys(**options):
@@ -103,8 +104,13 @@ def test_other_registered_style_losses_work(style_loss):
 def test_squeezenet_backbone_with_shared_weights(tmp_path):
     weights = shared_file("weights", "squeezenet1_1-imagenet-features.pth")
     content, style = photo_and_painting(size=64)
-    _, method, opts = gatys(iterations=10, backbone="squeezenet1_1", backbone_weights=str(weights),
-                            content_layers=["fire7"], style_layers=["relu1", "fire3", "fire5", "fire7"])
+    _, method, opts = gatys(
+        iterations=10,
+        backbone="squeezenet1_1",
+        backbone_weights=str(weights),
+        content_layers=["fire7"],
+        style_layers=["relu1", "fire3", "fire5", "fire7"],
+    )
     result, events = run(method, opts, content, [style])
     assert sum(events[-1].losses.values()) < sum(events[0].losses.values())
 
@@ -128,7 +134,9 @@ def test_sixteen_bit_tiff_on_request(cli, tmp_path):
     photo = shared_file("images", "content", "astronaut.jpg")
     painting = shared_file("images", "style", "mondrian.jpg")
     out = tmp_path / "out.tiff"
-    result = cli("stylize", photo, "--style", painting, "-o", out, "--size", "32", "--iterations", "2", "--bit-depth", "16")
+    result = cli(
+        "stylize", photo, "--style", painting, "-o", out, "--size", "32", "--iterations", "2", "--bit-depth", "16"
+    )
     assert result.code == 0, result.err
     assert load_image(out).bits == 16
     refused = cli("stylize", photo, "--style", painting, "-o", tmp_path / "out.jpg", "--bit-depth", "16")

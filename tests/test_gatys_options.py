@@ -10,6 +10,7 @@ from styletool.color import rgb_to_ycbcr
 from styletool.losses import gram_matrix, total_variation
 from styletool.options import make_options
 from styletool.specs import resolve
+
 from tiny_backbone import tiny_runtime
 
 
@@ -45,7 +46,7 @@ def gram_distance(runtime, image, style):
     layers = ["relu1_1", "relu2_1", "relu3_1"]
     with torch.no_grad():
         a, b = backbone(image, layers), backbone(style, layers)
-    return sum(float((gram_matrix(a[l]) - gram_matrix(b[l])).square().mean()) for l in layers)
+    return sum(float((gram_matrix(a[layer]) - gram_matrix(b[layer])).square().mean()) for layer in layers)
 
 
 def test_style_weight_pulls_toward_the_painting(runtime):
@@ -150,7 +151,9 @@ def test_init_choices(runtime, tmp_path):
     from_style, _ = stylize(runtime, photo, [painting], init="style", iterations=1)
     start = tmp_path / "start.png"
     save_image(torch.full((3, 20, 20), 0.5), start)
-    from_file, events = stylize(runtime, photo, [painting], init=str(start), iterations=1, style_weight=0, content_weight=0)
+    from_file, events = stylize(
+        runtime, photo, [painting], init=str(start), iterations=1, style_weight=0, content_weight=0
+    )
     assert (from_noise - photo).abs().mean() > 0.1
     assert (from_style - painting).abs().mean() < (from_style - photo).abs().mean()
     assert torch.allclose(from_file, torch.full_like(photo, 0.5), atol=0.01)
@@ -231,7 +234,9 @@ def test_a_size_that_would_not_fit_is_refused_naming_the_size_that_does(runtime,
     with pytest.raises(DeviceError) as refused:
         stylize(runtime, photo, [painting], iterations=2)
     message = str(refused.value)
-    assert "\n" not in message and "gatys at 128x96" in message and f"--size {fits}" in message and "--auto-fit" in message
+    assert (
+        "\n" not in message and "gatys at 128x96" in message and f"--size {fits}" in message and "--auto-fit" in message
+    )
 
     result, events = stylize(runtime, photo, [painting], iterations=2, auto_fit=True, scales=2)
     assert max(result.shape[-2:]) == fits and result.shape[-2:] == (round(96 * fits / 128), fits)
@@ -252,7 +257,9 @@ def test_running_out_of_memory_mid_run_says_what_to_do_or_retries_smaller(runtim
     monkeypatch.setattr(GatysMethod, "_optimize", small_device)
     photo = torch.rand(1, 3, 96, 128)
     _, painting, _ = images()
-    with pytest.raises(DeviceError, match=r"gatys at 128x96 on cpu ran out of memory; the largest size that fits is --size 102"):
+    with pytest.raises(
+        DeviceError, match=r"gatys at 128x96 on cpu ran out of memory; the largest size that fits is --size 102"
+    ):
         stylize(runtime, photo, [painting], iterations=2)
     result, events = stylize(runtime, photo, [painting], iterations=2, scales=3, auto_fit=True)
     assert max(result.shape[-2:]) == 81  # 128 -> 102 -> 81, the first that ran
@@ -278,7 +285,20 @@ def test_cli_out_of_memory_is_one_line_and_writes_nothing(cli, tmp_path, monkeyp
     save_image(images()[1], painting)
     monkeypatch.setattr(gatys_method, "memory_budget", lambda device: 1e5)
     out = tmp_path / "out.png"
-    result = cli("--device", "cpu", "stylize", photo, "--style", painting, "--backbone", "tiny-random", "--iterations", "2", "-o", out)
+    result = cli(
+        "--device",
+        "cpu",
+        "stylize",
+        photo,
+        "--style",
+        painting,
+        "--backbone",
+        "tiny-random",
+        "--iterations",
+        "2",
+        "-o",
+        out,
+    )
     assert result.code == 1 and not out.exists()
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {photo}: gatys at 128x96 on cpu needs about")

@@ -36,20 +36,36 @@ def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):
     models = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        models.append(save_model(tmp_path / f"m{seed}.safetensors", TransformerNet().state_dict(), {"method": "johnson"}))
+        models.append(
+            save_model(tmp_path / f"m{seed}.safetensors", TransformerNet().state_dict(), {"method": "johnson"})
+        )
     photos = []
     for index, color in enumerate([(200, 40, 40), (40, 40, 200)]):
         photos.append(tmp_path / f"p{index}.png")
         PILImage.new("RGB", (48, 32), color).save(photos[-1])
     out = tmp_path / "grid.png"
-    result = cli("grid", *photos, "--method", "johnson", "--model", models[0], "--model", models[1],
-                 "--size", "48", "--cell", "40", "-o", out)
+    result = cli(
+        "grid",
+        *photos,
+        "--method",
+        "johnson",
+        "--model",
+        models[0],
+        "--model",
+        models[1],
+        "--size",
+        "48",
+        "--cell",
+        "40",
+        "-o",
+        out,
+    )
     assert result.code == 0, result.err
     grid = load_image(out).pixels
     step = 40 + LABEL_HEIGHT + 8  # cell, label, gap
     assert grid.shape[-2:] == (3 * (40 + LABEL_HEIGHT) + 16, 3 * 40 + 16)
     assert torch.all(grid[:, :40, :40] > 0.99)  # top-left: blank
-    assert grid[:, 40:40 + LABEL_HEIGHT, 48:88].min() < 0.5  # the first model's name under its column
+    assert grid[:, 40 : 40 + LABEL_HEIGHT, 48:88].min() < 0.5  # the first model's name under its column
     photo = fit_in_cell(load_image(photos[1]).pixels[None], 40)[0]
     assert (grid[:, 2 * step : 2 * step + 40, :40] - photo).abs().max() < 2 / 255  # second photo, first column
     for row in (1, 2):
@@ -59,6 +75,20 @@ def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):
 
     again = cli("grid", *photos, "--method", "johnson", "--model", models[0], "--size", "48", "-o", out)
     assert again.code == 1 and "output already exists" in again.err
-    mixed = cli("grid", photos[0], "--method", "gatys", "--method", "johnson", "--iterations", "5", "--style", photos[1],
-                "--model", models[0], "-o", tmp_path / "x.png")
+    mixed = cli(
+        "grid",
+        photos[0],
+        "--method",
+        "gatys",
+        "--method",
+        "johnson",
+        "--iterations",
+        "5",
+        "--style",
+        photos[1],
+        "--model",
+        models[0],
+        "-o",
+        tmp_path / "x.png",
+    )
     assert mixed.code == 2 and "apply to one --method" in mixed.err and not (tmp_path / "x.png").exists()

@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from networks import trained_like
 from styletool import TransformerNet, for_inference
 from styletool.nn.inference import subpixel_upsample_conv, subpixel_weights
 from styletool.nn.kernels import memory_format
+
+from networks import trained_like
 
 
 @pytest.mark.parametrize("size", [(37, 53), (64, 64), (130, 97), (5, 9)])

@@ -7,13 +7,15 @@ import math
 import pytest
 import torch
 
-from networks import trained_like
 from styletool import UsageError, for_inference
 from styletool.nn.int8 import Int8Conv2d, int8_unavailable
 from styletool.nn.kernels import pad2d
 
-pytestmark = pytest.mark.skipif(int8_unavailable(torch.device("cpu")) is not None,
-                                reason="this PyTorch has no oneDNN integer convolutions")
+from networks import trained_like
+
+pytestmark = pytest.mark.skipif(
+    int8_unavailable(torch.device("cpu")) is not None, reason="this PyTorch has no oneDNN integer convolutions"
+)
 
 
 def psnr(a, b):
@@ -60,7 +62,9 @@ def test_int8_is_refused_off_the_cpu():
 def test_int8_and_compile_are_refused_together(cli, tmp_path):
     from styletool import save_model
 
-    model = save_model(tmp_path / "net.safetensors", trained_like().state_dict(), {"method": "johnson", "styles": ["x"]})
+    model = save_model(
+        tmp_path / "net.safetensors", trained_like().state_dict(), {"method": "johnson", "styles": ["x"]}
+    )
     photo = tmp_path / "photo.png"
     from styletool import save_image
 
@@ -75,15 +79,27 @@ def test_int8_and_compile_are_refused_together(cli, tmp_path):
 @pytest.mark.xdist_group("starry_johnson")
 def test_a_trained_network_in_int8_paints_what_fp32_paints(starry_johnson, cli, tmp_path):
     """The real starry_night network on a held-out photo at 512 px, through the CLI, both ways."""
-    from conftest import shared_file
     from styletool import load_image
+
+    from conftest import shared_file
 
     photo = shared_file("images", "content", f"{starry_johnson.held_out}.jpg")
     outputs = {}
     for label, flags in (("fp32", []), ("int8", ["--int8"])):
         outputs[label] = tmp_path / f"{label}.png"
-        result = cli("stylize", photo, "--method", "johnson", "--model", starry_johnson.model, "--size", "512",
-                     "-o", outputs[label], *flags)
+        result = cli(
+            "stylize",
+            photo,
+            "--method",
+            "johnson",
+            "--model",
+            starry_johnson.model,
+            "--size",
+            "512",
+            "-o",
+            outputs[label],
+            *flags,
+        )
         assert result.code == 0, result.err
     fp32, int8 = (load_image(outputs[label]).pixels for label in ("fp32", "int8"))
     assert fp32.shape == int8.shape

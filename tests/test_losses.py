@@ -60,11 +60,7 @@ def test_gram_matrix_matches_loops():
     for b in range(n):
         for i in range(c):
             for j in range(c):
-                products = [
-                    (f[b, i, y, x] - 0.5) * (f[b, j, y, x] - 0.5)
-                    for y in range(h)
-                    for x in range(w)
-                ]
+                products = [(f[b, i, y, x] - 0.5) * (f[b, j, y, x] - 0.5) for y in range(h) for x in range(w)]
                 expected[b, i, j] = sum(products) / (c * h * w)
     torch.testing.assert_close(gram_matrix(f, shift=-0.5), expected)
 
@@ -296,9 +292,7 @@ def test_layer_sequence_means_weight_one():
     assert GramLoss("a").layers == {"a": 1.0}
 
 
-@pytest.mark.parametrize(
-    "layers", [[], {}, {"a": -1.0}, {"a": 1.0, "b": -0.5}, {"a": float("nan")}]
-)
+@pytest.mark.parametrize("layers", [[], {}, {"a": -1.0}, {"a": 1.0, "b": -0.5}, {"a": float("nan")}])
 def test_invalid_layers_raise(layers):
     for cls in FEATURE_LOSSES:
         with pytest.raises(ValueError):
@@ -341,9 +335,7 @@ assert 'torch' not in sys.modules, 'torch was imported'
 for spec in specs:
     print(spec.name, spec.role, spec.load)
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()]
     assert [(name, role) for name, role, _ in rows] == [

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from conftest import IMAGES, shared_file
 from styletool import (
     AdaptRequest,
     StylizeRequest,
@@ -28,9 +27,16 @@ from styletool import (
 from styletool.options import make_options
 from styletool.specs import resolve
 from styletool_metastyle.meta import adapt_weights, fast_weight_names, query_loss
+
+from conftest import IMAGES, shared_file
 from tiny_backbone import tiny_runtime
 
-TINY_LOSS = {"backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1", "relu3_1"], "style_size": 32}
+TINY_LOSS = {
+    "backbone": "tiny-random",
+    "content_layers": ["relu3_1"],
+    "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
+    "style_size": 32,
+}
 
 
 # -- the meta-gradient ----------------------------------------------------------
@@ -108,19 +114,27 @@ def test_first_order_is_the_gradient_with_the_inner_update_detached():
     net, support, query, loss = _tiny_problem()
     weights = dict(net.named_parameters())
     fast = fast_weight_names(net, "norm")
-    first = torch.autograd.grad(_meta_objective(net, loss, support, query, first_order=True, steps=1)(weights), list(weights.values()))
+    first = torch.autograd.grad(
+        _meta_objective(net, loss, support, query, first_order=True, steps=1)(weights), list(weights.values())
+    )
     # By hand: one inner step whose gradient is a constant.
-    inner = torch.autograd.grad(sum(loss(functional_call(net, weights, (support,)), support).values()), [weights[n] for n in fast])
+    inner = torch.autograd.grad(
+        sum(loss(functional_call(net, weights, (support,)), support).values()), [weights[n] for n in fast]
+    )
     adapted = dict(weights)
     for name, grad in zip(fast, inner):
         adapted[name] = weights[name] - 0.5 * grad.detach()
-    by_hand = torch.autograd.grad(sum(loss(functional_call(net, adapted, (query,)), query).values()), list(weights.values()))
+    by_hand = torch.autograd.grad(
+        sum(loss(functional_call(net, adapted, (query,)), query).values()), list(weights.values())
+    )
     for a, b in zip(first, by_hand):
         torch.testing.assert_close(a, b)
     # ... and it differs from the full gradient by the second-order terms, which are not negligible here.
-    second = torch.autograd.grad(_meta_objective(net, loss, support, query, first_order=False, steps=1)(weights), list(weights.values()))
+    second = torch.autograd.grad(
+        _meta_objective(net, loss, support, query, first_order=False, steps=1)(weights), list(weights.values())
+    )
     difference = sum(((a - b) ** 2).sum() for a, b in zip(first, second)).sqrt()
-    assert difference > 1e-3 * sum((b ** 2).sum() for b in second).sqrt()
+    assert difference > 1e-3 * sum((b**2).sum() for b in second).sqrt()
 
 
 def test_inner_steps_are_plain_sgd_until_the_cap():
@@ -153,25 +167,53 @@ def paintings(*seeds):
 def meta_train(tmp_path, photos, *, steps=4, resume=None, output="meta.safetensors", model=None, lr=1e-3, **options):
     runtime = tiny_runtime()
     method = runtime.method("metastyle")
-    opts = make_options(resolve(runtime.registry.method("metastyle").train_options), {**TINY_LOSS, "meta_batch": 2, **options})
+    opts = make_options(
+        resolve(runtime.registry.method("metastyle").train_options), {**TINY_LOSS, "meta_batch": 2, **options}
+    )
     settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=0, checkpoint_every=2, lr=lr)
-    request = TrainRequest(options=opts, settings=settings, content_dir=photos, output=tmp_path / output,
-                           styles=paintings(1, 2, 3), style_names=["red", "green", "blue"], resume=resume, model=model)
+    request = TrainRequest(
+        options=opts,
+        settings=settings,
+        content_dir=photos,
+        output=tmp_path / output,
+        styles=paintings(1, 2, 3),
+        style_names=["red", "green", "blue"],
+        resume=resume,
+        model=model,
+    )
     return method, method.train(request)
 
 
 def adapt(method, model, output, *, style_seed=9, content_dir=None, content_files=(), **options):
-    opts = make_options(resolve(method.runtime.registry.method("metastyle").adapt_options),
-                        {"steps": 3, "image_size": 32, "batch_size": 2, **options})
-    request = AdaptRequest(options=opts, model=model, style=paintings(style_seed)[0], style_name="noise", output=output,
-                           content_dir=content_dir, content_files=list(content_files))
+    opts = make_options(
+        resolve(method.runtime.registry.method("metastyle").adapt_options),
+        {"steps": 3, "image_size": 32, "batch_size": 2, **options},
+    )
+    request = AdaptRequest(
+        options=opts,
+        model=model,
+        style=paintings(style_seed)[0],
+        style_name="noise",
+        output=output,
+        content_dir=content_dir,
+        content_files=list(content_files),
+    )
     return method.adapt(request)
 
 
 def stylize(method, photo, *, models, styles=(), inputs=(), **options):
-    opts = make_options(resolve(method.runtime.registry.method("metastyle").options), {"steps": 3, "image_size": 32, "batch_size": 2, **options})
-    request = StylizeRequest(options=opts, styles=list(styles), style_names=[f"s{i}" for i in range(len(styles))],
-                             model=models[0], models=list(models), inputs=list(inputs))
+    opts = make_options(
+        resolve(method.runtime.registry.method("metastyle").options),
+        {"steps": 3, "image_size": 32, "batch_size": 2, **options},
+    )
+    request = StylizeRequest(
+        options=opts,
+        styles=list(styles),
+        style_names=[f"s{i}" for i in range(len(styles))],
+        model=models[0],
+        models=list(models),
+        inputs=list(inputs),
+    )
     return method.stylize(photo, request, method.prepare(request))
 
 
@@ -210,7 +252,9 @@ def test_meta_training_resumes_exactly(tmp_path, photos):
 
 def test_first_order_all_weights_and_a_separate_query_folder_train(tmp_path, photos):
     _, plain = meta_train(tmp_path / "plain", photos, steps=2)
-    _, other = meta_train(tmp_path / "other", photos, steps=2, first_order=True, fast_weights="all", val_content_dir=str(photos))
+    _, other = meta_train(
+        tmp_path / "other", photos, steps=2, first_order=True, fast_weights="all", val_content_dir=str(photos)
+    )
     assert other.output.is_file()
     changed = [n for n, v in plain.model.state_dict().items() if not torch.equal(v, other.model.state_dict()[n])]
     assert changed  # the options change the training, not just the metadata
@@ -222,8 +266,17 @@ def test_meta_training_starts_from_a_cin_model_with_its_styles_averaged(tmp_path
     with torch.no_grad():  # distinct style rows, so the mean is not the default (1, 0)
         for table in cin.style_parameters():
             table.normal_()
-    save_model(tmp_path / "cin.safetensors", cin.state_dict(),
-               {"method": "cin", "network": "transformer-cin", "num_styles": 3, "architecture": "light", "styles": ["a", "b", "c"]})
+    save_model(
+        tmp_path / "cin.safetensors",
+        cin.state_dict(),
+        {
+            "method": "cin",
+            "network": "transformer-cin",
+            "num_styles": 3,
+            "architecture": "light",
+            "styles": ["a", "b", "c"],
+        },
+    )
     # A vanishing learning rate: what comes out is the starting point itself.
     _, result = meta_train(tmp_path, photos, steps=1, lr=1e-12, model=tmp_path / "cin.safetensors", network="full")
     model = load_model(result.output, method="metastyle")
@@ -244,12 +297,24 @@ def test_meta_training_needs_several_styles_and_two_photos_per_batch(tmp_path, p
     runtime = tiny_runtime()
     method = runtime.method("metastyle")
     opts = make_options(resolve(runtime.registry.method("metastyle").train_options), TINY_LOSS)
-    one_style = TrainRequest(options=opts, settings=TrainSettings(steps=1, batch_size=2, image_size=32, workers=0),
-                             content_dir=photos, output=tmp_path / "m.safetensors", styles=paintings(1), style_names=["a"])
+    one_style = TrainRequest(
+        options=opts,
+        settings=TrainSettings(steps=1, batch_size=2, image_size=32, workers=0),
+        content_dir=photos,
+        output=tmp_path / "m.safetensors",
+        styles=paintings(1),
+        style_names=["a"],
+    )
     with pytest.raises(UsageError, match="several paintings"):
         method.train(one_style)
-    small_batch = TrainRequest(options=opts, settings=TrainSettings(steps=1, batch_size=1, image_size=32, workers=0),
-                               content_dir=photos, output=tmp_path / "m.safetensors", styles=paintings(1, 2), style_names=["a", "b"])
+    small_batch = TrainRequest(
+        options=opts,
+        settings=TrainSettings(steps=1, batch_size=1, image_size=32, workers=0),
+        content_dir=photos,
+        output=tmp_path / "m.safetensors",
+        styles=paintings(1, 2),
+        style_names=["a", "b"],
+    )
     with pytest.raises(UsageError, match="batch-size must be at least 2"):
         method.train(small_batch)
     assert not (tmp_path / "m.safetensors").exists()
@@ -326,14 +391,17 @@ def test_mix_endpoints_are_the_two_models_and_the_middle_lies_between(meta, adap
     torch.testing.assert_close(strip[..., -30:], only_b)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({}, "say how to blend them"),
-    ({"mix": "0.5"}, "1 weights for 2 --model files"),
-    ({"mix": "0.5,x"}, "should be numbers"),
-    ({"mix": "-1,2"}, "must be finite and >= 0"),
-    ({"mix": "0,0"}, "at least one weight must be positive"),
-    ({"mix": "1,1", "interpolate_steps": 3}, "not both"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({}, "say how to blend them"),
+        ({"mix": "0.5"}, "1 weights for 2 --model files"),
+        ({"mix": "0.5,x"}, "should be numbers"),
+        ({"mix": "-1,2"}, "must be finite and >= 0"),
+        ({"mix": "0,0"}, "at least one weight must be positive"),
+        ({"mix": "1,1", "interpolate_steps": 3}, "not both"),
+    ],
+)
 def test_blend_options_are_validated(meta, adapted, options, message):
     method, _ = meta
     with pytest.raises(UsageError, match=message):
@@ -357,9 +425,22 @@ def test_two_process_ddp_meta_training_keeps_ranks_identical(tmp_path, photos):
         port = sock.getsockname()[1]
     script = Path(__file__).parent / "ddp_train.py"
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-         str(script), str(tmp_path), str(photos), "metastyle"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(port),
+            str(script),
+            str(tmp_path),
+            str(photos),
+            "metastyle",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
@@ -374,34 +455,131 @@ def test_cli_meta_train_adapt_stylize_and_blend(cli, tmp_path, monkeypatch):
     content, style = IMAGES / "content", IMAGES / "style"
     shared_file("images", "content", "tubingen.jpg")
     meta = tmp_path / "meta.safetensors"
-    result = cli("train", "--method", "metastyle", "--content-dir", content, "--style", style / "mondrian.jpg",
-                 "--style", style / "the_scream.jpg", "-o", meta, "--steps", "2", "--image-size", "32", "--batch-size", "2",
-                 "--meta-batch", "2", "--style-size", "32", "--workers", "0", "--meta-lr", "1e-3", "--first-order")
+    result = cli(
+        "train",
+        "--method",
+        "metastyle",
+        "--content-dir",
+        content,
+        "--style",
+        style / "mondrian.jpg",
+        "--style",
+        style / "the_scream.jpg",
+        "-o",
+        meta,
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--meta-batch",
+        "2",
+        "--style-size",
+        "32",
+        "--workers",
+        "0",
+        "--meta-lr",
+        "1e-3",
+        "--first-order",
+    )
     assert result.code == 0, result.err
     adapted = tmp_path / "wave.safetensors"
-    result = cli("adapt", "--method", "metastyle", "--model", meta, "--style", style / "starry_night.jpg",
-                 "--content", content / "tubingen.jpg", "-o", adapted, "--steps", "2", "--image-size", "32", "--json")
+    result = cli(
+        "adapt",
+        "--method",
+        "metastyle",
+        "--model",
+        meta,
+        "--style",
+        style / "starry_night.jpg",
+        "--content",
+        content / "tubingen.jpg",
+        "-o",
+        adapted,
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+        "--json",
+    )
     assert result.code == 0, result.err
     assert '"status": "ok"' in result.out and load_model(adapted).metadata["kind"] == "adapted"
     out = tmp_path / "out.png"
-    result = cli("stylize", content / "tubingen.jpg", "--method", "metastyle", "--model", meta, "--style",
-                 style / "starry_night.jpg", "-o", out, "--size", "48", "--steps", "2", "--image-size", "32")
+    result = cli(
+        "stylize",
+        content / "tubingen.jpg",
+        "--method",
+        "metastyle",
+        "--model",
+        meta,
+        "--style",
+        style / "starry_night.jpg",
+        "-o",
+        out,
+        "--size",
+        "48",
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+    )
     assert result.code == 0, result.err
     assert load_image(out).size == (48, 36) and len(list((tmp_path / "cache").rglob("*.safetensors"))) == 1
     strip = tmp_path / "strip.png"
-    result = cli("stylize", content / "tubingen.jpg", "--method", "metastyle", "--model", adapted, "--model", adapted,
-                 "--interpolate-steps", "3", "-o", strip, "--size", "48")
+    result = cli(
+        "stylize",
+        content / "tubingen.jpg",
+        "--method",
+        "metastyle",
+        "--model",
+        adapted,
+        "--model",
+        adapted,
+        "--interpolate-steps",
+        "3",
+        "-o",
+        strip,
+        "--size",
+        "48",
+    )
     assert result.code == 0, result.err
     assert load_image(strip).size == (3 * 48 + 16, 36)
-    bad = cli("stylize", content / "tubingen.jpg", "--method", "metastyle", "--model", adapted, "--model", adapted,
-              "--mix", "1,2,3", "-o", tmp_path / "bad.png")
+    bad = cli(
+        "stylize",
+        content / "tubingen.jpg",
+        "--method",
+        "metastyle",
+        "--model",
+        adapted,
+        "--model",
+        adapted,
+        "--mix",
+        "1,2,3",
+        "-o",
+        tmp_path / "bad.png",
+    )
     assert bad.code == 2 and bad.err.strip().splitlines() == [
-        "error: option --mix: 3 weights for 2 --model files; give one weight per model"]
+        "error: option --mix: 3 weights for 2 --model files; give one weight per model"
+    ]
     assert not (tmp_path / "bad.png").exists()
-    exported = cli("export", adapted, "--format", "torchscript", "-o", tmp_path / "wave.pt")  # an ordinary feed-forward model
+    exported = cli(
+        "export", adapted, "--format", "torchscript", "-o", tmp_path / "wave.pt"
+    )  # an ordinary feed-forward model
     assert exported.code == 0, exported.err
-    refused = cli("adapt", "--method", "johnson", "--model", adapted, "--style", style / "starry_night.jpg",
-                  "--content", content / "tubingen.jpg", "-o", tmp_path / "x.safetensors")
+    refused = cli(
+        "adapt",
+        "--method",
+        "johnson",
+        "--model",
+        adapted,
+        "--style",
+        style / "starry_night.jpg",
+        "--content",
+        content / "tubingen.jpg",
+        "-o",
+        tmp_path / "x.safetensors",
+    )
     assert refused.code == 2 and "methods that can: metastyle" in refused.err
 
 

@@ -7,7 +7,6 @@ import shutil
 import pytest
 import torch
 
-from conftest import IMAGES, shared_file
 from styletool import (
     AdaptRequest,
     PerceptualLoss,
@@ -22,6 +21,8 @@ from styletool import (
 )
 from styletool.options import make_options
 from styletool.specs import resolve
+
+from conftest import IMAGES, shared_file
 
 HELD_OUT_PHOTOS = ["golden_gate", "tubingen"]
 HELD_OUT_STYLES = ["starry_night", "the_scream"]
@@ -55,33 +56,57 @@ def test_meta_trained_start_adapts_better_in_50_steps_than_the_default_start(tmp
     options = make_options(resolve(spec.train_options), {**loss_options, "meta_batch": 2})
     settings = TrainSettings(steps=200, batch_size=4, image_size=SIZE, lr=1e-3, checkpoint_every=0, workers=0)
     meta_curve = []
-    method.train(TrainRequest(options=options, settings=settings, content_dir=photos, output=tmp_path / "meta.safetensors",
-                              styles=[load_image(p).pixels[None] for p in paintings], style_names=[p.stem for p in paintings]),
-                 progress=lambda event: meta_curve.append(sum(event.losses.values())))
+    method.train(
+        TrainRequest(
+            options=options,
+            settings=settings,
+            content_dir=photos,
+            output=tmp_path / "meta.safetensors",
+            styles=[load_image(p).pixels[None] for p in paintings],
+            style_names=[p.stem for p in paintings],
+        ),
+        progress=lambda event: meta_curve.append(sum(event.losses.values())),
+    )
     assert sum(meta_curve[-10:]) < 0.2 * sum(meta_curve[:10]), meta_curve[::20]
 
     # The baseline: the same model file, holding a network at its default initialization.
     meta = load_model(tmp_path / "meta.safetensors", method="metastyle")
     torch.manual_seed(0)
     architecture = meta.metadata["architecture"]
-    save_model(tmp_path / "default.safetensors", TransformerNet(architecture=architecture).state_dict(),
-               {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")})
+    save_model(
+        tmp_path / "default.safetensors",
+        TransformerNet(architecture=architecture).state_dict(),
+        {k: v for k, v in meta.metadata.items() if k not in ("format", "styletool_version")},
+    )
 
-    held_out = [resize_longest(load_image(IMAGES / "content" / f"{name}.jpg").pixels[None], 2 * SIZE) for name in HELD_OUT_PHOTOS]
+    held_out = [
+        resize_longest(load_image(IMAGES / "content" / f"{name}.jpg").pixels[None], 2 * SIZE)
+        for name in HELD_OUT_PHOTOS
+    ]
     judge = PerceptualLoss(runtime, make_options(resolve(spec.train_options), loss_options).perceptual_weights())
     held_out_loss = {"meta": {}, "default": {}}
     for style in HELD_OUT_STYLES:
         painting = load_image(IMAGES / "style" / f"{style}.jpg").pixels[None]
         target = judge.style_target(painting, size=128)
         for start in ("meta", "default"):
-            adapt_options = make_options(resolve(spec.adapt_options), {"steps": 50, "image_size": SIZE, "batch_size": 4})
-            result = method.adapt(AdaptRequest(options=adapt_options, model=tmp_path / f"{start}.safetensors", style=painting,
-                                               style_name=style, output=tmp_path / f"{start}_{style}.safetensors",
-                                               content_dir=photos))
+            adapt_options = make_options(
+                resolve(spec.adapt_options), {"steps": 50, "image_size": SIZE, "batch_size": 4}
+            )
+            result = method.adapt(
+                AdaptRequest(
+                    options=adapt_options,
+                    model=tmp_path / f"{start}.safetensors",
+                    style=painting,
+                    style_name=style,
+                    output=tmp_path / f"{start}_{style}.safetensors",
+                    content_dir=photos,
+                )
+            )
             net = result.model.eval()
             with torch.no_grad():
-                held_out_loss[start][style] = sum(float(sum(judge(net(p).clamp(0, 1), p, target).values()))
-                                                  for p in held_out) / len(held_out)
+                held_out_loss[start][style] = sum(
+                    float(sum(judge(net(p).clamp(0, 1), p, target).values())) for p in held_out
+                ) / len(held_out)
     print("held-out loss per painting:", held_out_loss)
     mean = {start: sum(losses.values()) / len(losses) for start, losses in held_out_loss.items()}
     print("mean held-out loss:", mean, "ratio", mean["meta"] / mean["default"])

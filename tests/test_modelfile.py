@@ -42,7 +42,11 @@ def test_newer_format_is_refused(tmp_path):
     from safetensors.torch import save_file
 
     path = tmp_path / "future.safetensors"
-    save_file({"w": torch.zeros(1)}, str(path), metadata={"styletool": json.dumps({"format": FORMAT_VERSION + 1, "method": "johnson"})})
+    save_file(
+        {"w": torch.zeros(1)},
+        str(path),
+        metadata={"styletool": json.dumps({"format": FORMAT_VERSION + 1, "method": "johnson"})},
+    )
     with pytest.raises(ModelFileError, match="newer"):
         load_model(path)
 

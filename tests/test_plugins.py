@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import make_module
-
 from styletool import LossSpec, MethodSpec, hookimpl
 from styletool.plugins import get_plugin_manager
+
+from conftest import make_module
 
 
 def method_plugin(*names):

@@ -14,9 +14,10 @@ import urllib.request
 import pytest
 import torch
 
-from conftest import IMAGES, shared_file
 from styletool.events import Progress
 from styletool.preview import PreviewServer
+
+from conftest import IMAGES, shared_file
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -55,8 +56,15 @@ def test_the_page_serves_picture_readout_and_curves_and_stops_with_the_run():
         assert status == 200 and kind.startswith("text/html") and b"EventSource" in body
         assert get(page.url + "image.png")[0] == 404  # nothing to show yet
 
-        page.update(Progress(stage="scale 1/2", step=1, total=10, losses={"content": 2.0, "style": 5.0},
-                             preview=torch.rand(1, 3, 24, 32)))
+        page.update(
+            Progress(
+                stage="scale 1/2",
+                step=1,
+                total=10,
+                losses={"content": 2.0, "style": 5.0},
+                preview=torch.rand(1, 3, 24, 32),
+            )
+        )
         page.update(Progress(stage="scale 1/2", step=2, total=10, losses={"content": 1.5, "style": 3.0}))
         state = json.loads(get(page.url + "state")[2])
         assert state["step"] == 2 and state["losses"] == {"content": 1.5, "style": 3.0} and state["image"] == 1
@@ -97,8 +105,21 @@ def test_port_and_host_need_preview_and_a_taken_port_is_a_one_line_error(cli, tm
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = cli("stylize", str(photo), "--style", str(photo), "-o", str(tmp_path / "o.png"), "--size", "32",
-                     "--iterations", "2", "--preview", "--port", str(port))
+        result = cli(
+            "stylize",
+            str(photo),
+            "--style",
+            str(photo),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--size",
+            "32",
+            "--iterations",
+            "2",
+            "--preview",
+            "--port",
+            str(port),
+        )
     assert result.code == 2 and f"127.0.0.1:{port}" in result.err and "Traceback" not in result.err
     assert not (tmp_path / "o.png").exists()
 
@@ -111,11 +132,36 @@ def test_train_preview_shows_the_networks_picture(tmp_path):
         shutil.copy(shared_file("images", "content", f"{name}.jpg"), photos)
     port = free_port()
     run = subprocess.Popen(
-        [sys.executable, "-m", "styletool", "train", "--method", "johnson", "--content-dir", str(photos),
-         "--style", str(IMAGES / "style" / "the_scream.jpg"), "-o", str(tmp_path / "m.safetensors"), "--steps", "400",
-         "--image-size", "32", "--batch-size", "2", "--workers", "0", "--checkpoint-every", "0",
-         "--preview", "--port", str(port)],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "styletool",
+            "train",
+            "--method",
+            "johnson",
+            "--content-dir",
+            str(photos),
+            "--style",
+            str(IMAGES / "style" / "the_scream.jpg"),
+            "-o",
+            str(tmp_path / "m.safetensors"),
+            "--steps",
+            "400",
+            "--image-size",
+            "32",
+            "--batch-size",
+            "2",
+            "--workers",
+            "0",
+            "--checkpoint-every",
+            "0",
+            "--preview",
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/"
         state = _wait_for(lambda: _state_with_picture(url), timeout=120)
@@ -146,8 +192,10 @@ def _wait_for(probe, *, timeout: float):
     raise AssertionError("timed out")
 
 
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; apt-get install chromium chromium-driver)")
+@pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; apt-get install chromium chromium-driver)",
+)
 def test_headless_chromium_shows_the_picture_and_the_losses_updating(tmp_path):
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (in the dev extra)")
     from selenium.webdriver.chrome.service import Service
@@ -155,15 +203,42 @@ def test_headless_chromium_shows_the_picture_and_the_losses_updating(tmp_path):
     photo = shared_file("images", "content", "tubingen.jpg")
     port = free_port()
     run = subprocess.Popen(
-        [sys.executable, "-m", "styletool", "stylize", str(photo), "--style", str(IMAGES / "style" / "starry_night.jpg"),
-         "-o", str(tmp_path / "out.png"), "--size", "64", "--scales", "1", "--iterations", "300",
-         "--preview", "--port", str(port)],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "styletool",
+            "stylize",
+            str(photo),
+            "--style",
+            str(IMAGES / "style" / "starry_night.jpg"),
+            "-o",
+            str(tmp_path / "out.png"),
+            "--size",
+            "64",
+            "--scales",
+            "1",
+            "--iterations",
+            "300",
+            "--preview",
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -176,11 +251,18 @@ def test_headless_chromium_shows_the_picture_and_the_losses_updating(tmp_path):
                 "const img = document.getElementById('image');"
                 "return {updates: Number(document.body.dataset.updates || 0), readout: document.getElementById('readout').textContent,"
                 " src: img.getAttribute('src') || '', loaded: img.complete && img.naturalWidth > 0,"
-                " lines: document.querySelectorAll('#curves polyline').length, done: document.body.dataset.done || ''};")
+                " lines: document.querySelectorAll('#curves polyline').length, done: document.body.dataset.done || ''};"
+            )
 
-        first = _wait_for(lambda: (lambda s: s if s["loaded"] and "style=" in s["readout"] else None)(seen()), timeout=60)
-        later = _wait_for(lambda: (lambda s: s if s["src"] != first["src"] and s["readout"] != first["readout"]
-                                   and s["loaded"] else None)(seen()), timeout=60)
+        first = _wait_for(
+            lambda: (lambda s: s if s["loaded"] and "style=" in s["readout"] else None)(seen()), timeout=60
+        )
+        later = _wait_for(
+            lambda: (
+                lambda s: s if s["src"] != first["src"] and s["readout"] != first["readout"] and s["loaded"] else None
+            )(seen()),
+            timeout=60,
+        )
         assert later["updates"] > first["updates"] and later["lines"] >= 3  # total, content, style
         assert browser.execute_script("return document.getElementById('image').naturalWidth") == 64
         run.wait(timeout=300)

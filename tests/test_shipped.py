@@ -9,11 +9,12 @@ import struct
 import pytest
 import torch
 
-from conftest import REPO, shared_file
 from styletool import Runtime, StylizeRequest, load_image, luminance_ssim, resize_longest
 from styletool.metrics import style_distance
 from styletool.modelfile import read_metadata
 from styletool.shipped import MANIFEST, default_model, shipped_models
+
+from conftest import REPO, shared_file
 
 MAX_BYTES = 5_000_000  # "a few MB each"
 
@@ -103,15 +104,27 @@ def test_shipped_meta_model_adapts_to_an_unseen_painting_better_than_a_fresh_net
     shipped = default_model("metastyle").path
     metadata = {k: v for k, v in read_metadata(shipped).items() if k not in ("format", "styletool_version", "shipped")}
     torch.manual_seed(0)
-    starts = {"fresh": save_model(tmp_path / "fresh.safetensors", TransformerNet(architecture="light").state_dict(), metadata),
-              "meta": shipped}
+    starts = {
+        "fresh": save_model(
+            tmp_path / "fresh.safetensors", TransformerNet(architecture="light").state_dict(), metadata
+        ),
+        "meta": shipped,
+    }
     options = MetaStyleAdaptOptions(steps=60, batch_size=2, image_size=128)
     judge, layers = _judge(runtime)
     baseline = style_distance(judge, layers, photo, painting)
     ratios, ssims = {}, {}
     for start, model in starts.items():
-        adapted = method.adapt(AdaptRequest(options=options, model=model, style=painting, style_name="mondrian",
-                                            output=tmp_path / f"adapted_{start}.safetensors", content_files=[photo_path]))
+        adapted = method.adapt(
+            AdaptRequest(
+                options=options,
+                model=model,
+                style=painting,
+                style_name="mondrian",
+                output=tmp_path / f"adapted_{start}.safetensors",
+                content_files=[photo_path],
+            )
+        )
         with torch.no_grad():
             result = adapted.model.eval()(photo).float().clamp(0, 1)
         ratios[start] = style_distance(judge, layers, result, painting) / baseline
@@ -124,9 +137,23 @@ def test_shipped_meta_model_adapts_to_an_unseen_painting_better_than_a_fresh_net
 def test_metastyle_with_any_painting_needs_no_model_argument(cli, tmp_path):
     """The goal command, scaled down (2 adaptation steps at 64 px): the shipped meta-model is the default."""
     out = tmp_path / "out.png"
-    result = cli("stylize", shared_file("images", "content", "tubingen.jpg"), "--method", "metastyle",
-                 "--style", shared_file("images", "style", "mondrian.jpg"),
-                 "--steps", "2", "--image-size", "64", "--no-cache", "--size", "96", "-o", out)
+    result = cli(
+        "stylize",
+        shared_file("images", "content", "tubingen.jpg"),
+        "--method",
+        "metastyle",
+        "--style",
+        shared_file("images", "style", "mondrian.jpg"),
+        "--steps",
+        "2",
+        "--image-size",
+        "64",
+        "--no-cache",
+        "--size",
+        "96",
+        "-o",
+        out,
+    )
     assert result.code == 0, result.out + result.err
     assert max(load_image(out).size) == 96
     listing = cli("models")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 
@@ -10,10 +9,11 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from conftest import shared_file
-from networks import trained_like
 from styletool import for_inference, load_image, save_model, stylize_tiled
 from styletool.nn import tiling
+
+from conftest import shared_file
+from networks import trained_like
 
 
 def _photo(height, width, seed=0):

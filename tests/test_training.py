@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import shared_file
 from styletool import PerceptualLoss, StylizeRequest, TrainRequest, TrainSettings, TransformerNet, load_model
 from styletool.options import make_options
 from styletool.specs import resolve
 from styletool.training import PhotoFolder, StepBatches, TrainingError, load_checkpoint
+
+from conftest import shared_file
 from tiny_backbone import tiny_runtime
 
-TINY_LOSS = {"backbone": "tiny-random", "content_layers": ["relu3_1"], "style_layers": ["relu1_1", "relu2_1", "relu3_1"], "style_size": 32}
+TINY_LOSS = {
+    "backbone": "tiny-random",
+    "content_layers": ["relu3_1"],
+    "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
+    "style_size": 32,
+}
 
 
 @pytest.fixture
@@ -39,9 +45,18 @@ def train_request(tmp_path, photos, *, steps=4, output="model.safetensors", resu
     spec = runtime.registry.method("johnson")
     options = make_options(resolve(spec.train_options), {**TINY_LOSS, **loss})
     painting = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(3))
-    settings = TrainSettings(steps=steps, batch_size=2, image_size=32, workers=workers, checkpoint_every=0, seed=seed, log_every=1)
-    request = TrainRequest(options=options, settings=settings, content_dir=photos, output=tmp_path / output,
-                           styles=[painting], style_names=["noise"], resume=resume)
+    settings = TrainSettings(
+        steps=steps, batch_size=2, image_size=32, workers=workers, checkpoint_every=0, seed=seed, log_every=1
+    )
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=photos,
+        output=tmp_path / output,
+        styles=[painting],
+        style_names=["noise"],
+        resume=resume,
+    )
     return runtime, method, request
 
 
@@ -62,7 +77,9 @@ def test_batches_depend_only_on_seed_and_step():
     for step in range(4):
         seen = [key for r in ranks for key in r.batch(step)]
         assert len({draw for _, draw in seen}) == 4  # the two ranks never share a sample
-    first_epoch = [index for step in range(5) for index, _ in StepBatches(10, batch_size=2, steps=5, seed=1).batch(step)]
+    first_epoch = [
+        index for step in range(5) for index, _ in StepBatches(10, batch_size=2, steps=5, seed=1).batch(step)
+    ]
     assert sorted(first_epoch) == list(range(10))  # an epoch visits every image once
 
 
@@ -118,7 +135,9 @@ def test_resume_after_ctrl_c_matches_an_uninterrupted_run(tmp_path, photos):
     assert interrupted.interrupted and interrupted.steps == 2 and interrupted.output is None
     assert not (tmp_path / "resumed.safetensors").exists()  # nothing half-finished is written
 
-    _, method, second = train_request(tmp_path, photos, steps=5, output="resumed.safetensors", resume=interrupted.checkpoint)
+    _, method, second = train_request(
+        tmp_path, photos, steps=5, output="resumed.safetensors", resume=interrupted.checkpoint
+    )
     result = method.train(second)
     assert result.steps == 5
     a, b = _weights(tmp_path / "straight.safetensors"), _weights(tmp_path / "resumed.safetensors")
@@ -163,9 +182,21 @@ def test_two_process_ddp_on_cpu(tmp_path, photos):
 
     script = Path(__file__).parent / "ddp_train.py"
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-         str(script), str(tmp_path), str(photos)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(_free_port()),
+            str(script),
+            str(tmp_path),
+            str(photos),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import shared_file
 from styletool import Runtime, StylizeRequest, load_image, luminance_ssim, resize_longest
+
+from conftest import shared_file
 
 
 @pytest.mark.slow

@@ -96,8 +96,11 @@ def test_model_files_remember_their_architecture(tmp_path):
     from styletool.modelfile import save_model
 
     net = TransformerNet(architecture="light").eval()
-    path = save_model(tmp_path / "m.safetensors", {k: v.half() for k, v in net.state_dict().items()},
-                      {"method": "johnson", "architecture": "light"})
+    path = save_model(
+        tmp_path / "m.safetensors",
+        {k: v.half() for k, v in net.state_dict().items()},
+        {"method": "johnson", "architecture": "light"},
+    )
     loaded, _ = load_transformer(path, method="johnson")
     assert loaded.architecture == "light"
     image = torch.rand(1, 3, 32, 32)

@@ -13,11 +13,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from networks import trained_like
 from styletool import for_inference, save_model
 from styletool.metrics import FlickerMeter, flicker
 from styletool.nn.temporal import temporal_smoothing
 from styletool.video import FrameRange, StillRegionBlend, stylize_video
+
+from networks import trained_like
 
 av = pytest.importorskip("av")
 
@@ -26,7 +27,9 @@ FRAMES = 24
 WIDTH, HEIGHT = 64, 48
 
 
-def moving_pattern(frames: int = FRAMES, *, width: int = WIDTH, height: int = HEIGHT, noise: float = 0.04, seed: int = 1) -> torch.Tensor:
+def moving_pattern(
+    frames: int = FRAMES, *, width: int = WIDTH, height: int = HEIGHT, noise: float = 0.04, seed: int = 1
+) -> torch.Tensor:
     """``[T, 3, H, W]``: a colour gradient with a yellow block moving 2 px a frame, plus fresh noise in every frame."""
     generator = torch.Generator().manual_seed(seed)
     yy, xx = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
@@ -53,7 +56,9 @@ def write_clip(path: Path, clip: torch.Tensor, *, audio: bool = True, codec: str
         if sound is not None:
             seconds = len(clip) / FPS
             t = np.arange(int(16_000 * seconds)) / 16_000
-            samples = av.AudioFrame.from_ndarray((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], format="flt", layout="mono")
+            samples = av.AudioFrame.from_ndarray(
+                (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], format="flt", layout="mono"
+            )
             samples.sample_rate, samples.pts = 16_000, 0
             out.mux(sound.encode(samples))
             out.mux(sound.encode())
@@ -65,21 +70,29 @@ def read_clip(path: Path) -> tuple[torch.Tensor, dict]:
     """Frames ``[T, 3, H, W]`` in [0, 1] and facts about the file."""
     with av.open(str(path)) as file:
         stream = file.streams.video[0]
-        frames = [torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255 for f in file.decode(stream)]
+        frames = [
+            torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255 for f in file.decode(stream)
+        ]
     with av.open(str(path)) as file:
         audio = file.streams.audio[0] if file.streams.audio else None
         audio_seconds = None
         if audio is not None:
             packets = [p for p in file.demux(audio) if p.pts is not None]
             audio_seconds = float(sum(p.duration for p in packets) * audio.time_base)
-        facts = {"rate": file.streams.video[0].average_rate, "seconds": file.duration / 1e6,
-                 "audio": audio.codec_context.name if audio is not None else None, "audio_seconds": audio_seconds}
+        facts = {
+            "rate": file.streams.video[0].average_rate,
+            "seconds": file.duration / 1e6,
+            "audio": audio.codec_context.name if audio is not None else None,
+            "audio_seconds": audio_seconds,
+        }
     return torch.stack(frames), facts
 
 
 @pytest.fixture
 def model(tmp_path):
-    return save_model(tmp_path / "model.safetensors", trained_like().state_dict(), {"method": "johnson", "styles": ["x"]})
+    return save_model(
+        tmp_path / "model.safetensors", trained_like().state_dict(), {"method": "johnson", "styles": ["x"]}
+    )
 
 
 @pytest.fixture
@@ -120,7 +133,9 @@ def test_video_keeps_frame_rate_duration_and_sound_and_every_frame_is_stylized(c
 
 def test_frames_slice_gives_those_frames_and_the_sound_under_them(cli, tmp_path, model, clip_file):
     out = tmp_path / "slice.mkv"
-    result = cli("stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(out), "--frames", "6:18")
+    result = cli(
+        "stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(out), "--frames", "6:18"
+    )
     assert result.code == 0, result.err
     source, _ = read_clip(clip_file)
     styled, facts = read_clip(out)
@@ -133,9 +148,31 @@ def test_frames_slice_gives_those_frames_and_the_sound_under_them(cli, tmp_path,
 def test_frame_ranges_parse_and_bad_ones_are_refused(cli, tmp_path, model, clip_file):
     assert FrameRange.parse("3:") == FrameRange(3, None) and FrameRange.parse(":5") == FrameRange(0, 5)
     for bad in ("5", "a:b", "4:2", "-1:3"):
-        result = cli("stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(tmp_path / "o.mp4"), "--frames", bad)
+        result = cli(
+            "stylize",
+            str(clip_file),
+            "--method",
+            "johnson",
+            "--model",
+            str(model),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--frames",
+            bad,
+        )
         assert result.code != 0 and "--frames" in result.err and "Traceback" not in result.err
-    result = cli("stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(tmp_path / "o.mp4"), "--frames", "100:200")
+    result = cli(
+        "stylize",
+        str(clip_file),
+        "--method",
+        "johnson",
+        "--model",
+        str(model),
+        "-o",
+        str(tmp_path / "o.mp4"),
+        "--frames",
+        "100:200",
+    )
     assert result.code == 1 and "no frames in the range 100:200" in result.err
     assert not (tmp_path / "o.mp4").exists()
 
@@ -149,7 +186,9 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(cli, tmp_pat
         clip_file: "would overwrite the input",
     }
     for out, message in cases.items():
-        result = cli("stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(out), "--overwrite")
+        result = cli(
+            "stylize", str(clip_file), "--method", "johnson", "--model", str(model), "-o", str(out), "--overwrite"
+        )
         assert result.code != 0 and message in result.err and "Traceback" not in result.err, (out, result.err)
         assert str(out.name) in result.err  # the one line names the file
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "missing").exists()
@@ -195,12 +234,34 @@ def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johns
     """
     clip_file = write_clip(tmp_path / "clip.mp4", moving_pattern(noise=0.01))
     figures = {}
-    for label, extra in {"plain": [], "stats": ["--smoothing-method", "stats"], "still": ["--smoothing-method", "still"],
-                         "both": []}.items():
+    for label, extra in {
+        "plain": [],
+        "stats": ["--smoothing-method", "stats"],
+        "still": ["--smoothing-method", "still"],
+        "both": [],
+    }.items():
         smoothing = [] if label == "plain" else ["--temporal-smoothing", "0.9"]
-        run = subprocess.run([sys.executable, "-m", "styletool", "-q", "stylize", str(clip_file), "--method", "johnson",
-                              "--model", str(starry_johnson.model), "-o", str(tmp_path / f"{label}.mp4"), "--json",
-                              *smoothing, *extra], capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "styletool",
+                "-q",
+                "stylize",
+                str(clip_file),
+                "--method",
+                "johnson",
+                "--model",
+                str(starry_johnson.model),
+                "-o",
+                str(tmp_path / f"{label}.mp4"),
+                "--json",
+                *smoothing,
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
         figures[label] = json.loads(run.stdout)["flicker"]
     print("flicker:", figures)
@@ -227,7 +288,9 @@ def test_a_folder_of_photos_and_videos(cli, tmp_path, model, clip_file):
     from styletool import save_image
 
     save_image(moving_pattern(1)[0:1], folder / "still.png")
-    result = cli("stylize", str(folder), "--method", "johnson", "--model", str(model), "--output-dir", str(tmp_path / "out"))
+    result = cli(
+        "stylize", str(folder), "--method", "johnson", "--model", str(model), "--output-dir", str(tmp_path / "out")
+    )
     assert result.code == 0, result.err
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["still_model_johnson.png", "walk_model_johnson.webm"]
@@ -258,18 +321,43 @@ def test_options_that_only_apply_to_videos_are_refused_for_photos(cli, tmp_path,
 
     photo = tmp_path / "p.png"
     save_image(moving_pattern(1), photo)
-    result = cli("stylize", str(photo), "--method", "johnson", "--model", str(model), "-o", str(tmp_path / "o.png"),
-                 "--temporal-smoothing", "0.5")
+    result = cli(
+        "stylize",
+        str(photo),
+        "--method",
+        "johnson",
+        "--model",
+        str(model),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--temporal-smoothing",
+        "0.5",
+    )
     assert result.code == 2 and "apply to videos" in result.err
-    result = cli("stylize", str(photo), "--method", "johnson", "--model", str(model), "-o", str(tmp_path / "o.png"),
-                 "--smoothing-method", "flow")
+    result = cli(
+        "stylize",
+        str(photo),
+        "--method",
+        "johnson",
+        "--model",
+        str(model),
+        "-o",
+        str(tmp_path / "o.png"),
+        "--smoothing-method",
+        "flow",
+    )
     assert result.code == 2 and "--smoothing-method must be one of both, stats, still" in result.err
 
 
 def test_a_grid_per_photo_cannot_be_a_video(cli, tmp_path, clip_file):
-    cin = save_model(tmp_path / "cin.safetensors", trained_like(num_styles=2).state_dict(),
-                     {"method": "cin", "styles": ["a", "b"], "num_styles": 2})
-    result = cli("stylize", str(clip_file), "--method", "cin", "--model", str(cin), "-o", str(tmp_path / "o.mp4"), "--all-styles")
+    cin = save_model(
+        tmp_path / "cin.safetensors",
+        trained_like(num_styles=2).state_dict(),
+        {"method": "cin", "styles": ["a", "b"], "num_styles": 2},
+    )
+    result = cli(
+        "stylize", str(clip_file), "--method", "cin", "--model", str(cin), "-o", str(tmp_path / "o.mp4"), "--all-styles"
+    )
     assert result.code == 2 and "cannot stylize video" in result.err
 
 
@@ -302,8 +390,15 @@ def test_smoothing_starts_afresh_at_a_cut(tmp_path):
 
     def smoothed(frames, **kwargs):
         with torch.no_grad(), temporal_smoothing([fast], 0.9) as forget:
-            result = stylize_video(frames, tmp_path / "out.mp4", lambda x: fast(x), device=torch.device("cpu"),
-                                   batch_size=4, on_cut=forget, **kwargs)
+            result = stylize_video(
+                frames,
+                tmp_path / "out.mp4",
+                lambda x: fast(x),
+                device=torch.device("cpu"),
+                batch_size=4,
+                on_cut=forget,
+                **kwargs,
+            )
         return result
 
     smoothed(clip_file)

@@ -11,8 +11,16 @@ from styletool.plugins import get_registry
 from styletool.registry import Registry
 
 LAYOUT = [  # (name, in, out) for convs; pools between blocks, like VGG
-    ("1_1", 3, 8), "pool1", ("2_1", 8, 16), "pool2", ("3_1", 16, 16), "pool3",
-    ("4_1", 16, 16), ("4_2", 16, 16), "pool4", ("5_1", 16, 16),
+    ("1_1", 3, 8),
+    "pool1",
+    ("2_1", 8, 16),
+    "pool2",
+    ("3_1", 16, 16),
+    "pool3",
+    ("4_1", 16, 16),
+    ("4_2", 16, 16),
+    "pool4",
+    ("5_1", 16, 16),
 ]
 
 
@@ -31,7 +39,6 @@ def tiny_random_backbone(*, pooling="max", padding="zero", weights=None):
             conv.bias.zero_()
         layers += [(f"conv{suffix}", conv), (f"relu{suffix}", nn.ReLU())]
     return Backbone(layers, mean=IMAGENET_MEAN, std=IMAGENET_STD, name="tiny-random", pooling=pooling, padding=padding)
-
 
 
 def tiny_runtime(*, seed: int | None = 0) -> Runtime:

@@ -45,9 +45,19 @@ class CinPrepared:
 class CinTask(BasicTask):
     """Train a conditional network; ``trainable`` limits which style rows learn (adding styles)."""
 
-    def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], *, styles: list[int],
-                 metadata: dict[str, Any], seed: int, only_styles: bool, styles_per_step: int = 1,
-                 style_lr_scale: float = 1.0):
+    def __init__(
+        self,
+        net: TransformerNet,
+        loss: PerceptualLoss,
+        targets: list[Any],
+        *,
+        styles: list[int],
+        metadata: dict[str, Any],
+        seed: int,
+        only_styles: bool,
+        styles_per_step: int = 1,
+        style_lr_scale: float = 1.0,
+    ):
         self.model = net
         self.perceptual = loss
         self.targets = targets  # one per style index of the network
@@ -82,14 +92,18 @@ class CinTask(BasicTask):
         if self.only_styles:
             return [{"params": trained}]
         tables = {id(p) for p in self.model.style_parameters()}
-        groups = [{"params": [p for p in trained if id(p) not in tables]},
-                  {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale}]
+        groups = [
+            {"params": [p for p in trained if id(p) not in tables]},
+            {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale},
+        ]
         return [group for group in groups if group["params"]]
 
     def styles_for_step(self, step: int) -> list[int]:
         """The styles step ``step`` trains: a pure function of the seed and the step (exact resume)."""
         generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
-        if self.styles_per_step == 1:  # the draw of runs made before --styles-per-step: their checkpoints resume exactly
+        if (
+            self.styles_per_step == 1
+        ):  # the draw of runs made before --styles-per-step: their checkpoints resume exactly
             return [self.styles[int(torch.randint(len(self.styles), (), generator=generator))]]
         order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step]
         return [self.styles[int(i)] for i in order]
@@ -118,11 +132,15 @@ class CinMethod(Method):
     # -- stylize ------------------------------------------------------------
     def prepare(self, request: StylizeRequest):
         if len(request.models) > 1:
-            raise UsageError("method 'cin' takes one --model ({} given)".format(len(request.models)))
+            raise UsageError(f"method 'cin' takes one --model ({len(request.models)} given)")
         if request.model is None:
-            raise UsageError("method 'cin' needs --model MODEL.safetensors (make one with `styletool train --method cin`)")
+            raise UsageError(
+                "method 'cin' needs --model MODEL.safetensors (make one with `styletool train --method cin`)"
+            )
         if request.styles:
-            raise UsageError("method 'cin' takes its styles from the --model file; choose one with --style-index or --style-mix")
+            raise UsageError(
+                "method 'cin' takes its styles from the --model file; choose one with --style-index or --style-mix"
+            )
         net, model = load_transformer(request.model, method=self.name)
         if not net.conditional:
             raise UsageError("not a multi-style model", where=request.model)
@@ -130,7 +148,10 @@ class CinMethod(Method):
         names = model.styles or [str(i) for i in range(net.num_styles)]
         # One fast network per style asked for: the style (or blend) is folded into its weights.
         styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
-        networks = [fast_network(net, device=self.runtime.device, style=style, compile=opts.compile, int8=opts.int8) for style in styles]
+        networks = [
+            fast_network(net, device=self.runtime.device, style=style, compile=opts.compile, int8=opts.int8)
+            for style in styles
+        ]
         return CinPrepared(networks=networks, names=names)
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
@@ -139,7 +160,9 @@ class CinMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
-            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks]
+            results = [
+                run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks
+            ]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         if opts.all_styles:
             # The photo, then every style, labelled, near-square (the renderer of `styletool grid`).
@@ -164,13 +187,28 @@ class CinMethod(Method):
         if request.model is None:
             names = list(request.style_names)
             _check_unique(names)
-            metadata = {"method": self.name, "styles": names, "num_styles": len(names), "backbone": opts.backbone,
-                        "network": "transformer-cin", "architecture": opts.network, "training": {"loss": asdict(opts)}}
+            metadata = {
+                "method": self.name,
+                "styles": names,
+                "num_styles": len(names),
+                "backbone": opts.backbone,
+                "network": "transformer-cin",
+                "architecture": opts.network,
+                "training": {"loss": asdict(opts)},
+            }
 
             def build() -> CinTask:
-                return CinTask(TransformerNet(num_styles=len(names), architecture=opts.network), perceptual, new_targets,
-                               styles=list(range(len(names))), metadata=metadata, seed=seed, only_styles=False,
-                               styles_per_step=opts.styles_per_step, style_lr_scale=opts.style_lr_scale)
+                return CinTask(
+                    TransformerNet(num_styles=len(names), architecture=opts.network),
+                    perceptual,
+                    new_targets,
+                    styles=list(range(len(names))),
+                    metadata=metadata,
+                    seed=seed,
+                    only_styles=False,
+                    styles_per_step=opts.styles_per_step,
+                    style_lr_scale=opts.style_lr_scale,
+                )
         else:
             base, model = load_transformer(request.model, method=self.name)
             old = model.styles
@@ -189,9 +227,17 @@ class CinMethod(Method):
                 for _ in request.styles:
                     net.add_style()
                 targets = [None] * first_new + new_targets
-                return CinTask(net, perceptual, targets, styles=list(range(first_new, net.num_styles)),
-                               metadata=metadata, seed=seed, only_styles=True, styles_per_step=opts.styles_per_step,
-                               style_lr_scale=opts.style_lr_scale)
+                return CinTask(
+                    net,
+                    perceptual,
+                    targets,
+                    styles=list(range(first_new, net.num_styles)),
+                    metadata=metadata,
+                    seed=seed,
+                    only_styles=True,
+                    styles_per_step=opts.styles_per_step,
+                    style_lr_scale=opts.style_lr_scale,
+                )
 
         kwargs = {} if progress is None else {"progress": progress}
         return run_training(self.runtime, build, request, method=self.name, **kwargs)
@@ -199,8 +245,15 @@ class CinMethod(Method):
 
 def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
     """The ``[num_styles]`` blend asked for by --style-index or --style-mix (default: the first style)."""
-    chosen = [flag for flag, value in (("--style-index", opts.style_index), ("--style-name", opts.style_name),
-                                       ("--style-mix", opts.style_mix)) if value is not None]
+    chosen = [
+        flag
+        for flag, value in (
+            ("--style-index", opts.style_index),
+            ("--style-name", opts.style_name),
+            ("--style-mix", opts.style_mix),
+        )
+        if value is not None
+    ]
     if len(chosen) > 1:
         raise UsageError(f"give one of --style-index, --style-name and --style-mix, not {' and '.join(chosen)}")
     weights = torch.zeros(len(names))
@@ -228,7 +281,9 @@ def _style_position(key: str, names: list[str], flag: str) -> int:
     if key.isdigit():
         index = int(key)
         if index >= len(names):
-            raise UsageError(f"option {flag}: style {index} does not exist; the model has {len(names)} styles (0..{len(names) - 1})")
+            raise UsageError(
+                f"option {flag}: style {index} does not exist; the model has {len(names)} styles (0..{len(names) - 1})"
+            )
         return index
     if key in names:
         return names.index(key)

@@ -11,15 +11,34 @@ from styletool import FeedForwardOptions, PerceptualOptions, option
 class CinOptions(FeedForwardOptions):
     """Which of the model's styles to paint with (the model is given with --model; default: the shipped cin model)."""
 
-    style_index: str | None = option(None, help="The style to use, by index (0, 1, ...) or name; default the first. `styletool models info MODEL` lists them.")
-    style_name: str | None = option(None, help="The style to use, by name, e.g. starry_night (the same as --style-index NAME). `styletool models` lists the shipped model's styles.")
-    style_mix: str | None = option(None, help="A blend of styles, e.g. 0=0.5,3=0.5 or starry_night=2,the_scream=1 (weights are normalized).")
-    all_styles: bool = option(False, help="Write a contact sheet: the photo, then every style of the model, in one image.")
+    style_index: str | None = option(
+        None,
+        help="The style to use, by index (0, 1, ...) or name; default the first. `styletool models info MODEL` lists them.",
+    )
+    style_name: str | None = option(
+        None,
+        help="The style to use, by name, e.g. starry_night (the same as --style-index NAME). `styletool models` lists the shipped model's styles.",
+    )
+    style_mix: str | None = option(
+        None, help="A blend of styles, e.g. 0=0.5,3=0.5 or starry_night=2,the_scream=1 (weights are normalized)."
+    )
+    all_styles: bool = option(
+        False, help="Write a contact sheet: the photo, then every style of the model, in one image."
+    )
 
 
 @dataclass
 class CinTrainOptions(PerceptualOptions):
     """The perceptual loss a cin network is trained with, and how many paintings each step trains."""
 
-    style_lr_scale: float = option(10.0, help="The per-painting tables learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/training.md). Not used by --add-style, which trains only the new rows, every step.", min=0, min_exclusive=True)
-    styles_per_step: int = option(2, help="Paintings trained in each step, drawn at random: the batch's photos are shared among them, one painting per photo (at most --batch-size). More gives every painting more updates in the same time.", min=1)
+    style_lr_scale: float = option(
+        10.0,
+        help="The per-painting tables learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/training.md). Not used by --add-style, which trains only the new rows, every step.",
+        min=0,
+        min_exclusive=True,
+    )
+    styles_per_step: int = option(
+        2,
+        help="Paintings trained in each step, drawn at random: the batch's photos are shared among them, one painting per photo (at most --batch-size). More gives every painting more updates in the same time.",
+        min=1,
+    )

@@ -52,7 +52,9 @@ def bytes_per_pixel(backbone, layers: list[str], optimizer: str, device: torch.d
     """Estimated peak bytes per output pixel of one gatys scale."""
     optimizer_floats = (2 * LBFGS_HISTORY + 4) * 3 if optimizer == "lbfgs" else 4 * 3
     image_floats = 8 * 3  # canvas, its gradient, the clamped copy, the photo, the start, ...
-    return BACKWARD_FACTOR * saved_bytes_per_pixel(backbone, layers, device) + FLOAT_BYTES * (optimizer_floats + image_floats)
+    return BACKWARD_FACTOR * saved_bytes_per_pixel(backbone, layers, device) + FLOAT_BYTES * (
+        optimizer_floats + image_floats
+    )
 
 
 def largest_fitting_side(height: int, width: int, per_pixel: float, budget: float) -> int:
@@ -71,8 +73,9 @@ def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, (torch.cuda.OutOfMemoryError, MemoryError)):
         return True
     text = str(error)
-    return isinstance(error, RuntimeError) and ("can't allocate memory" in text or "not enough memory" in text
-                                                or "out of memory" in text.lower())
+    return isinstance(error, RuntimeError) and (
+        "can't allocate memory" in text or "not enough memory" in text or "out of memory" in text.lower()
+    )
 
 
 def gigabytes(count: float) -> str:

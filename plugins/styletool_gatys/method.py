@@ -70,7 +70,9 @@ class GatysMethod(Method):
     def prepare(self, request: StylizeRequest) -> Prepared:
         opts: GatysOptions = request.options
         runtime = self.runtime
-        backbone = runtime.backbone(opts.backbone, pooling=opts.pooling, padding=opts.padding, weights=opts.backbone_weights)
+        backbone = runtime.backbone(
+            opts.backbone, pooling=opts.pooling, padding=opts.padding, weights=opts.backbone_weights
+        )
         _check_layers(backbone, opts.content_layers, "--content-layers", opts.backbone)
         _check_layers(backbone, opts.style_layers, "--style-layers", opts.backbone)
         spec = runtime.registry.loss(opts.style_loss)
@@ -101,7 +103,9 @@ class GatysMethod(Method):
         if final < max(content.shape[-2:]):
             content = resize_longest(content, final)
         sizes = scale_sizes(final, scales=opts.scales, min_size=opts.min_size)
-        counts = scale_iterations(len(sizes), iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales)
+        counts = scale_iterations(
+            len(sizes), iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales
+        )
 
         image, previous = None, None
         for index, (planned, iterations) in enumerate(zip(sizes, counts)):
@@ -111,12 +115,23 @@ class GatysMethod(Method):
                 if image is None:
                     start = self._initial_image(scaled_content, styles, prepared, opts)
                 else:
-                    start = _upscale_start(image, scaled_content, content, previous, restore_detail=opts.init == "content")
+                    start = _upscale_start(
+                        image, scaled_content, content, previous, restore_detail=opts.init == "content"
+                    )
                 height, width = scaled_content.shape[-2:]
                 stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
                 try:
-                    result = self._optimize(start, scaled_content, styles, prepared, opts, iterations=iterations,
-                                            stage=stage, progress=progress, preview_every=request.preview_every)
+                    result = self._optimize(
+                        start,
+                        scaled_content,
+                        styles,
+                        prepared,
+                        opts,
+                        iterations=iterations,
+                        stage=stage,
+                        progress=progress,
+                        preview_every=request.preview_every,
+                    )
                     break
                 except (RuntimeError, MemoryError) as error:
                     if not is_out_of_memory(error):
@@ -145,22 +160,42 @@ class GatysMethod(Method):
         if height * width * per_pixel <= budget:
             return max(height, width)
         fits = largest_fitting_side(height, width, per_pixel, budget)
-        self._too_large(height, width, fits, opts,
-                        why=f"needs about {gigabytes(height * width * per_pixel)} and {gigabytes(budget)} is free to use")
+        self._too_large(
+            height,
+            width,
+            fits,
+            opts,
+            why=f"needs about {gigabytes(height * width * per_pixel)} and {gigabytes(budget)} is free to use",
+        )
         return fits
 
     def _too_large(self, height: int, width: int, fits: int, opts: GatysOptions, *, why: str) -> None:
         """Stop with the size that fits, unless --auto-fit: then say that size is used."""
         where = f"gatys at {width}x{height} on {self.runtime.device.type}"
         if fits < MIN_FIT_SIDE:
-            raise DeviceError(f"{where} {why}, and even {MIN_FIT_SIDE} px would not fit; free memory or use another device")
+            raise DeviceError(
+                f"{where} {why}, and even {MIN_FIT_SIDE} px would not fit; free memory or use another device"
+            )
         if not opts.auto_fit:
-            raise DeviceError(f"{where} {why}; the largest size that fits is --size {fits} (or pass --auto-fit to use it)")
+            raise DeviceError(
+                f"{where} {why}; the largest size that fits is --size {fits} (or pass --auto-fit to use it)"
+            )
         print(f"note: {where} {why}; stylizing at {fits} px instead (--auto-fit)", file=sys.stderr)
 
     # -- one scale ---------------------------------------------------------
-    def _optimize(self, start, content, styles, prepared: Prepared, opts: GatysOptions, *, iterations: int, stage: str, progress,
-                  preview_every: int = 0):
+    def _optimize(
+        self,
+        start,
+        content,
+        styles,
+        prepared: Prepared,
+        opts: GatysOptions,
+        *,
+        iterations: int,
+        stage: str,
+        progress,
+        preview_every: int = 0,
+    ):
         backbone = prepared.backbone
         content_loss, style_loss, tv_loss = prepared.content_loss, prepared.style_loss, prepared.tv_loss
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
@@ -205,8 +240,16 @@ class GatysMethod(Method):
             if preview_every and (evaluations % preview_every == 0 or evaluations == 1):
                 preview = snapshot if snapshot is not None else image.detach().clamp(0, 1)
             losses = {name: float(value.detach()) for name, value in terms.items()}
-            progress(Progress(stage=stage, step=min(evaluations, iterations), total=iterations, losses=losses, image=snapshot,
-                              preview=preview))
+            progress(
+                Progress(
+                    stage=stage,
+                    step=min(evaluations, iterations),
+                    total=iterations,
+                    losses=losses,
+                    image=snapshot,
+                    preview=preview,
+                )
+            )
             return total
 
         if opts.optimizer == "lbfgs":
@@ -214,8 +257,15 @@ class GatysMethod(Method):
             # inside step(). Pixels are not clamped between iterations: moving
             # the point behind its back corrupts the curvature pairs. The
             # result is clamped once at the end.
-            optimizer = torch.optim.LBFGS([canvas], lr=opts.lr or 1.0, max_iter=iterations, max_eval=iterations,
-                                          history_size=100, tolerance_grad=-1, tolerance_change=-1)
+            optimizer = torch.optim.LBFGS(
+                [canvas],
+                lr=opts.lr or 1.0,
+                max_iter=iterations,
+                max_eval=iterations,
+                history_size=100,
+                tolerance_grad=-1,
+                tolerance_change=-1,
+            )
             optimizer.step(closure)
         else:
             optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0)
@@ -231,7 +281,9 @@ class GatysMethod(Method):
             return None
         close = difflib.get_close_matches(opts.init, INIT_KEYWORDS, n=1)
         if close and not Path(opts.init).exists():
-            raise UsageError(f"option --init: '{opts.init}' is neither content, noise, style nor a file; did you mean '{close[0]}'?")
+            raise UsageError(
+                f"option --init: '{opts.init}' is neither content, noise, style nor a file; did you mean '{close[0]}'?"
+            )
         return self.runtime.to_device(load_image(opts.init).pixels[None])
 
     def _initial_image(self, content, styles, prepared: Prepared, opts: GatysOptions) -> torch.Tensor:
@@ -241,7 +293,9 @@ class GatysMethod(Method):
             noise = torch.rand(content.shape, generator=self.runtime.generator(), device=content.device)
             return noise.to(content.dtype)
         source = styles[0] if opts.init == "style" else prepared.init_image
-        return F.interpolate(source, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        return F.interpolate(
+            source, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True
+        ).clamp(0, 1)
 
 
 def _upscale_start(image, scaled_content, content, previous_side: int, *, restore_detail: bool) -> torch.Tensor:
@@ -286,7 +340,9 @@ def style_blend(opts: GatysOptions, count: int) -> list[float]:
     if opts.style_blend is None:
         return [1.0 / count] * count
     if len(opts.style_blend) != count:
-        raise UsageError(f"option --style-blend: {len(opts.style_blend)} weights for {count} --style images; give one per style")
+        raise UsageError(
+            f"option --style-blend: {len(opts.style_blend)} weights for {count} --style images; give one per style"
+        )
     total = sum(opts.style_blend)
     if total <= 0:
         raise UsageError("option --style-blend: at least one weight must be positive")

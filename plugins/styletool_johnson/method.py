@@ -50,9 +50,11 @@ class JohnsonMethod(Method):
     # -- stylize ------------------------------------------------------------
     def prepare(self, request: StylizeRequest):
         if len(request.models) > 1:
-            raise UsageError("method 'johnson' takes one --model ({} given)".format(len(request.models)))
+            raise UsageError(f"method 'johnson' takes one --model ({len(request.models)} given)")
         if request.model is None:
-            raise UsageError("method 'johnson' needs --model MODEL.safetensors (make one with `styletool train --method johnson`)")
+            raise UsageError(
+                "method 'johnson' needs --model MODEL.safetensors (make one with `styletool train --method johnson`)"
+            )
         if request.styles:
             raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
         opts: JohnsonOptions = request.options or JohnsonOptions()
@@ -78,7 +80,9 @@ class JohnsonMethod(Method):
                 f"({len(request.styles)} given; --method cin holds many styles in one model)"
             )
         if request.model is not None:
-            raise UsageError("method 'johnson' trains from scratch; --model is for cin (--add-style) and metastyle (a starting network)")
+            raise UsageError(
+                "method 'johnson' trains from scratch; --model is for cin (--add-style) and metastyle (a starting network)"
+            )
         perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
         target = perceptual.style_target(request.styles[0], size=opts.style_size)
         metadata = {

@@ -16,7 +16,7 @@ involve second derivatives.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -46,8 +46,18 @@ def fast_weight_names(net: nn.Module, which: str) -> list[str]:
     return names
 
 
-def adapt_weights(net: nn.Module, weights: dict[str, Tensor], fast: list[str], support: Tensor, loss: LossTerms, *,
-                  lr: float, steps: int, first_order: bool, max_step: float | None = None) -> dict[str, Tensor]:
+def adapt_weights(
+    net: nn.Module,
+    weights: dict[str, Tensor],
+    fast: list[str],
+    support: Tensor,
+    loss: LossTerms,
+    *,
+    lr: float,
+    steps: int,
+    first_order: bool,
+    max_step: float | None = None,
+) -> dict[str, Tensor]:
     """``weights`` after ``steps`` plain gradient steps of the fast weights on ``support``.
 
     The result stays a differentiable function of ``weights``: fully (second
@@ -71,8 +81,21 @@ def adapt_weights(net: nn.Module, weights: dict[str, Tensor], fast: list[str], s
     return current
 
 
-def query_loss(net: nn.Module, weights: dict[str, Tensor], fast: list[str], support: Tensor, query: Tensor,
-               loss: LossTerms, *, lr: float, steps: int, first_order: bool, max_step: float | None = None) -> dict[str, Tensor]:
+def query_loss(
+    net: nn.Module,
+    weights: dict[str, Tensor],
+    fast: list[str],
+    support: Tensor,
+    query: Tensor,
+    loss: LossTerms,
+    *,
+    lr: float,
+    steps: int,
+    first_order: bool,
+    max_step: float | None = None,
+) -> dict[str, Tensor]:
     """The meta-objective for one style: the loss on ``query`` after adapting on ``support``."""
-    adapted = adapt_weights(net, weights, fast, support, loss, lr=lr, steps=steps, first_order=first_order, max_step=max_step)
+    adapted = adapt_weights(
+        net, weights, fast, support, loss, lr=lr, steps=steps, first_order=first_order, max_step=max_step
+    )
     return loss(functional_call(net, adapted, (query,)), query)

@@ -64,8 +64,16 @@ class MetaTask(BasicTask):
     ddp = False
     backward_inside = True
 
-    def __init__(self, net: TransformerNet, loss: PerceptualLoss, targets: list[Any], opts: MetaStyleTrainOptions,
-                 settings: TrainSettings, metadata: dict[str, Any], query_photos: PhotoFolder | None):
+    def __init__(
+        self,
+        net: TransformerNet,
+        loss: PerceptualLoss,
+        targets: list[Any],
+        opts: MetaStyleTrainOptions,
+        settings: TrainSettings,
+        metadata: dict[str, Any],
+        query_photos: PhotoFolder | None,
+    ):
         self.model = net
         self.perceptual = loss
         self.targets = targets
@@ -88,12 +96,20 @@ class MetaTask(BasicTask):
         if self.query_photos is None:
             half = photos.shape[0] // 2
             if half == 0:
-                raise UsageError("metastyle splits each batch into inner and query photos: --batch-size must be at least 2")
+                raise UsageError(
+                    "metastyle splits each batch into inner and query photos: --batch-size must be at least 2"
+                )
             return photos[:half], photos[half:]
         from styletool.training import StepBatches, collate
 
-        batches = StepBatches(len(self.query_photos), batch_size=photos.shape[0], steps=step + 1,
-                              seed=self.settings.seed + 1, rank=self.dist.rank, world=self.dist.world)
+        batches = StepBatches(
+            len(self.query_photos),
+            batch_size=photos.shape[0],
+            steps=step + 1,
+            seed=self.settings.seed + 1,
+            rank=self.dist.rank,
+            world=self.dist.world,
+        )
         query, _ = collate([self.query_photos[key] for key in batches.batch(step)])
         if query is None:
             raise UsageError("no readable photos in --val-content-dir for this step")
@@ -107,10 +123,18 @@ class MetaTask(BasicTask):
         totals: dict[str, torch.Tensor] = {}
         for index in styles:
             target = self.targets[index]
-            terms = query_loss(self.model, weights, self.fast, support, query,
-                               lambda output, content, target=target: self.perceptual(output, content, target),
-                               lr=inner_lr, steps=self.opts.inner_steps, first_order=self.opts.first_order,
-                               max_step=self.opts.inner_max_step)
+            terms = query_loss(
+                self.model,
+                weights,
+                self.fast,
+                support,
+                query,
+                lambda output, content, target=target: self.perceptual(output, content, target),
+                lr=inner_lr,
+                steps=self.opts.inner_steps,
+                first_order=self.opts.first_order,
+                max_step=self.opts.inner_max_step,
+            )
             (sum(terms.values()) / len(styles)).backward()
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0) + value.detach() / len(styles)
@@ -120,7 +144,9 @@ class MetaTask(BasicTask):
 class AdaptTask(BasicTask):
     """Ordinary training of one painting from a meta-trained start: all parameters, or only the norms."""
 
-    def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, *, only_norm: bool, metadata: dict[str, Any]):
+    def __init__(
+        self, net: TransformerNet, loss: PerceptualLoss, target: Any, *, only_norm: bool, metadata: dict[str, Any]
+    ):
         self.model = net
         self.perceptual = loss
         self.target = target
@@ -154,7 +180,9 @@ class MetaStyleMethod(Method):
         opts: MetaStyleOptions = request.options or MetaStyleOptions()
         models = request.models or ([request.model] if request.model else [])
         if not models:
-            raise UsageError("method 'metastyle' needs --model: an adapted model, or a meta-trained one with --style PAINTING")
+            raise UsageError(
+                "method 'metastyle' needs --model: an adapted model, or a meta-trained one with --style PAINTING"
+            )
         if len(models) > 1:
             return self._prepare_blend(models, request, opts)
         if opts.mix is not None or opts.interpolate_steps is not None:
@@ -163,12 +191,18 @@ class MetaStyleMethod(Method):
         kind = model.metadata.get("kind")
         if kind == ADAPTED:
             if request.styles:
-                raise UsageError(f"this model is already adapted to '{', '.join(model.styles)}'; drop --style, "
-                                 "or pass the meta-trained model to adapt to another painting", where=models[0])
+                raise UsageError(
+                    f"this model is already adapted to '{', '.join(model.styles)}'; drop --style, "
+                    "or pass the meta-trained model to adapt to another painting",
+                    where=models[0],
+                )
         else:
             if len(request.styles) != 1:
-                raise UsageError("this is a meta-trained model: give one --style PAINTING to adapt it to "
-                                 "(or adapt once with `styletool adapt` and stylize with the adapted model)", where=models[0])
+                raise UsageError(
+                    "this is a meta-trained model: give one --style PAINTING to adapt it to "
+                    "(or adapt once with `styletool adapt` and stylize with the adapted model)",
+                    where=models[0],
+                )
             net = self._adapted_for_stylize(models[0], request, opts, progress)
         return [fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)]
 
@@ -197,17 +231,26 @@ class MetaStyleMethod(Method):
             mixes = [[1 - k / (steps - 1), k / (steps - 1)] for k in range(steps)]
         else:
             if opts.mix is None:
-                raise UsageError(f"{len(nets)} --model files given: say how to blend them with --mix "
-                                 f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N")
+                raise UsageError(
+                    f"{len(nets)} --model files given: say how to blend them with --mix "
+                    f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N"
+                )
             mixes = [parse_mix(opts.mix, len(nets))]
-        return [fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile, int8=opts.int8) for mix in mixes]
+        return [
+            fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile, int8=opts.int8)
+            for mix in mixes
+        ]
 
-    def _adapted_for_stylize(self, meta_path: Path, request: StylizeRequest, opts: MetaStyleOptions, progress) -> TransformerNet:
+    def _adapted_for_stylize(
+        self, meta_path: Path, request: StylizeRequest, opts: MetaStyleOptions, progress
+    ) -> TransformerNet:
         """Adapt the meta-model to the painting, or take the adaptation from the cache."""
         content_dir = Path(opts.content_dir) if opts.content_dir else None
         if content_dir is None and not request.inputs:
             raise UsageError("no photos to adapt on: pass --content-dir DIR")
-        adapt_opts = MetaStyleAdaptOptions(**{name: getattr(opts, name) for name in MetaStyleAdaptOptions.__dataclass_fields__})
+        adapt_opts = MetaStyleAdaptOptions(
+            **{name: getattr(opts, name) for name in MetaStyleAdaptOptions.__dataclass_fields__}
+        )
         key = adaptation_key(meta_path, request.styles[0], adapt_opts, content_dir, self.runtime.seed or 0)
         cached = cache_dir("metastyle", f"{key}.safetensors")
         if not opts.no_cache and cached.is_file():
@@ -217,9 +260,15 @@ class MetaStyleMethod(Method):
                 return net
             except Exception:  # a damaged cache entry is rebuilt, never fatal
                 cached.unlink(missing_ok=True)
-        adapt_request = AdaptRequest(options=adapt_opts, model=meta_path, style=request.styles[0],
-                                     style_name=request.style_names[0], output=cached, content_dir=content_dir,
-                                     content_files=list(request.inputs))
+        adapt_request = AdaptRequest(
+            options=adapt_opts,
+            model=meta_path,
+            style=request.styles[0],
+            style_name=request.style_names[0],
+            output=cached,
+            content_dir=content_dir,
+            content_files=list(request.inputs),
+        )
         if opts.no_cache:
             with tempfile.TemporaryDirectory(prefix="styletool-adapt-") as folder:
                 return self._adapt_now(replace(adapt_request, output=Path(folder) / "adapted.safetensors"), progress)
@@ -237,7 +286,10 @@ class MetaStyleMethod(Method):
         opts: MetaStyleAdaptOptions = request.options or MetaStyleAdaptOptions()
         net, model = load_transformer(request.model, method=self.name)
         if model.metadata.get("kind") != META:
-            raise UsageError("not a meta-trained model (this one is already adapted); adapt the meta-trained model", where=request.model)
+            raise UsageError(
+                "not a meta-trained model (this one is already adapted); adapt the meta-trained model",
+                where=request.model,
+            )
         loss_opts = _loss_options(model.metadata)
         if opts.style_weight is not None:
             loss_opts = replace(loss_opts, style_weight=opts.style_weight)
@@ -254,12 +306,24 @@ class MetaStyleMethod(Method):
             "adaptation": asdict(opts),
             "training": {"loss": asdict(loss_opts)},
         }
-        settings = TrainSettings(steps=opts.steps, batch_size=opts.batch_size, lr=opts.lr, image_size=opts.image_size,
-                                 checkpoint_every=0, workers=_workers_for(request.content_dir),
-                                 seed=self.runtime.seed or 0, save_checkpoints=False)
-        train_request = TrainRequest(options=None, settings=settings, content_dir=request.content_dir,
-                                     output=request.output, model=request.model,
-                                     content_files=None if request.content_dir is not None else list(request.content_files))
+        settings = TrainSettings(
+            steps=opts.steps,
+            batch_size=opts.batch_size,
+            lr=opts.lr,
+            image_size=opts.image_size,
+            checkpoint_every=0,
+            workers=_workers_for(request.content_dir),
+            seed=self.runtime.seed or 0,
+            save_checkpoints=False,
+        )
+        train_request = TrainRequest(
+            options=None,
+            settings=settings,
+            content_dir=request.content_dir,
+            output=request.output,
+            model=request.model,
+            content_files=None if request.content_dir is not None else list(request.content_files),
+        )
         if request.content_dir is None and not request.content_files:
             raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
 
@@ -275,16 +339,20 @@ class MetaStyleMethod(Method):
     def train(self, request: TrainRequest, *, progress=ignore_progress):
         opts: MetaStyleTrainOptions = request.options or MetaStyleTrainOptions()
         if len(request.styles) < 2:
-            raise UsageError("meta-training needs several paintings to generalize from: --style-dir DIR "
-                             f"(or --style A --style B ...); {len(request.styles)} given")
+            raise UsageError(
+                "meta-training needs several paintings to generalize from: --style-dir DIR "
+                f"(or --style A --style B ...); {len(request.styles)} given"
+            )
         start = starting_network(request.model) if request.model is not None else None
         settings: TrainSettings = request.settings
         query_photos = None
         if opts.val_content_dir is not None:
             query_photos = PhotoFolder(opts.val_content_dir, image_size=settings.image_size, seed=settings.seed + 1)
         elif settings.batch_size < 2:
-            raise UsageError("metastyle splits each batch into inner and query photos: --batch-size must be at least 2 "
-                             "(or give --val-content-dir)")
+            raise UsageError(
+                "metastyle splits each batch into inner and query photos: --batch-size must be at least 2 "
+                "(or give --val-content-dir)"
+            )
         perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
         targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
         loss_opts = {name: getattr(opts, name) for name in PerceptualOptions.__dataclass_fields__}
@@ -317,7 +385,9 @@ def starting_network(path: Path) -> TransformerNet:
     """
     net, model = load_transformer(path, method=None)
     if model.metadata.get("kind") == ADAPTED:
-        raise UsageError("this model is adapted to one painting; start from a meta-trained, cin or johnson model", where=path)
+        raise UsageError(
+            "this model is adapted to one painting; start from a meta-trained, cin or johnson model", where=path
+        )
     return net.single_style() if net.conditional else net
 
 
@@ -368,7 +438,9 @@ def blend(nets: list[TransformerNet], weights: list[float]) -> TransformerNet:
     return mixed.eval()
 
 
-def adaptation_key(meta_path: Path, style: torch.Tensor, opts: MetaStyleAdaptOptions, content_dir: Path | None, seed: int) -> str:
+def adaptation_key(
+    meta_path: Path, style: torch.Tensor, opts: MetaStyleAdaptOptions, content_dir: Path | None, seed: int
+) -> str:
     """Cache key of an adaptation: the meta-model's bytes, the painting's pixels and every setting."""
     pixels = (style.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().contiguous()
     parts = {

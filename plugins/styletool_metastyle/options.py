@@ -24,12 +24,33 @@ class MetaStyleTrainOptions(PerceptualOptions):
     content_layers: list[str] = option(["relu2_2"], help="Loss-network layers whose features keep the photo's content.")
 
     meta_batch: int = option(4, help="Styles sampled per outer step; the outer loss is the mean over them.", min=1)
-    inner_steps: int = option(1, help="Plain gradient steps each style takes from the shared initialization (T).", min=1)
-    inner_lr: float = option(1e-7, help="Learning rate of the plain gradient inner steps (decays with --lr-schedule, like the outer one). Perceptual-loss gradients are large (about 1e7 with the default loss), hence the small value.", min=0, min_exclusive=True)
-    inner_max_step: float = option(1.0, help="Longest inner step (norm over the fast weights); longer steps are shortened to it. Guards against the huge losses of an untrained network.", min=0, min_exclusive=True)
-    first_order: bool = option(False, help="Treat the inner gradients as constants: cheaper, drops the second-order terms.")
-    fast_weights: str = option("norm", help="Parameters the inner steps adapt: the instance-norm scales and shifts, or all.", choices=("norm", "all"))
-    val_content_dir: str | None = option(None, help="Folder of photos that score the adapted weights (the query batch); default: half of each --content-dir batch.")
+    inner_steps: int = option(
+        1, help="Plain gradient steps each style takes from the shared initialization (T).", min=1
+    )
+    inner_lr: float = option(
+        1e-7,
+        help="Learning rate of the plain gradient inner steps (decays with --lr-schedule, like the outer one). Perceptual-loss gradients are large (about 1e7 with the default loss), hence the small value.",
+        min=0,
+        min_exclusive=True,
+    )
+    inner_max_step: float = option(
+        1.0,
+        help="Longest inner step (norm over the fast weights); longer steps are shortened to it. Guards against the huge losses of an untrained network.",
+        min=0,
+        min_exclusive=True,
+    )
+    first_order: bool = option(
+        False, help="Treat the inner gradients as constants: cheaper, drops the second-order terms."
+    )
+    fast_weights: str = option(
+        "norm",
+        help="Parameters the inner steps adapt: the instance-norm scales and shifts, or all.",
+        choices=("norm", "all"),
+    )
+    val_content_dir: str | None = option(
+        None,
+        help="Folder of photos that score the adapted weights (the query batch); default: half of each --content-dir batch.",
+    )
 
 
 @dataclass
@@ -40,17 +61,29 @@ class MetaStyleAdaptOptions:
     # (docs/metastyle.md): a painted result in about 40 s on 2 cores; more steps paint more.
     steps: int = option(100, help="Adam steps of adaptation.", min=1)
     lr: float = option(1e-3, help="Adam learning rate of adaptation.", min=0, min_exclusive=True)
-    only_norm: bool = option(False, help="Adapt only the instance-norm scales and shifts (fewer parameters, a milder change).")
+    only_norm: bool = option(
+        False, help="Adapt only the instance-norm scales and shifts (fewer parameters, a milder change)."
+    )
     batch_size: int = option(2, help="Photos per adaptation step.", min=1)
     image_size: int = option(192, help="Side of the square photo crops adaptation trains on.", min=16)
-    style_weight: float | None = option(None, help="Weight of the style loss (default: the one the meta-model was trained with).", min=0)
+    style_weight: float | None = option(
+        None, help="Weight of the style loss (default: the one the meta-model was trained with).", min=0
+    )
 
 
 @dataclass
 class MetaStyleOptions(MetaStyleAdaptOptions, FeedForwardOptions):
     """Stylize with an adapted model, adapt a meta-model on the fly (--style), or blend adapted models (--mix)."""
 
-    content_dir: str | None = option(None, help="Folder of photos to adapt on when --style is given (default: the photos being stylized).")
-    no_cache: bool = option(False, help="Adapt afresh instead of reusing (and storing) an adapted model in the user cache.")
-    mix: str | None = option(None, help="Weights of a blend of several --model files, e.g. 0.3,0.7 (normalized to sum 1).")
-    interpolate_steps: int | None = option(None, help="With two --model files: a strip of N images blending from the first to the second.", min=2)
+    content_dir: str | None = option(
+        None, help="Folder of photos to adapt on when --style is given (default: the photos being stylized)."
+    )
+    no_cache: bool = option(
+        False, help="Adapt afresh instead of reusing (and storing) an adapted model in the user cache."
+    )
+    mix: str | None = option(
+        None, help="Weights of a blend of several --model files, e.g. 0.3,0.7 (normalized to sum 1)."
+    )
+    interpolate_steps: int | None = option(
+        None, help="With two --model files: a strip of N images blending from the first to the second.", min=2
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -11,9 +10,9 @@ from styletool.cli import state
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
-from styletool.shipped import model_for
 from styletool.options import parse_options
 from styletool.plugins import get_registry
+from styletool.shipped import model_for
 from styletool.specs import resolve
 
 HELP = """Adapt a meta-trained model to a new painting; the result is an ordinary model file.
@@ -37,13 +36,23 @@ Method options (--steps, --lr, --only-norm, ...) are ordinary flags;
 def install(app: typer.Typer) -> None:
     @app.command("adapt", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def adapt(
-        words: Optional[List[str]] = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
-        method: str = typer.Option(..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="The meta-trained model to start from: a file, or a shipped model's name (default: the method's shipped model; `styletool models`)."),
+        words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
+        method: str = typer.Option(
+            ..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."
+        ),
+        model: Path | None = typer.Option(
+            None,
+            "--model",
+            help="The meta-trained model to start from: a file, or a shipped model's name (default: the method's shipped model; `styletool models`).",
+        ),
         style: Path = typer.Option(..., "--style", "-s", help="The painting to adapt to."),
         output: Path = typer.Option(..., "--output", "-o", help="Adapted model file to write (.safetensors)."),
-        content_dir: Optional[Path] = typer.Option(None, "--content-dir", help="Folder of photos to adapt on, read recursively."),
-        content: List[Path] = typer.Option([], "--content", help="A photo to adapt on; repeat for several (instead of --content-dir)."),
+        content_dir: Path | None = typer.Option(
+            None, "--content-dir", help="Folder of photos to adapt on, read recursively."
+        ),
+        content: list[Path] = typer.Option(
+            [], "--content", help="A photo to adapt on; repeat for several (instead of --content-dir)."
+        ),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     ) -> None:
         registry = get_registry()
@@ -72,8 +81,16 @@ def install(app: typer.Typer) -> None:
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
-        _run(method=method, options=options, model=model, style=style, output=output, content_dir=content_dir,
-             content=list(content), json=json)
+        _run(
+            method=method,
+            options=options,
+            model=model,
+            style=style,
+            output=output,
+            content_dir=content_dir,
+            content=list(content),
+            json=json,
+        )
 
 
 def _run(*, method, options, model, style, output, content_dir, content, json) -> None:
@@ -84,8 +101,15 @@ def _run(*, method, options, model, style, output, content_dir, content, json) -
     runtime = state.options.runtime()
     adapter = runtime.method(method)
     painting = runtime.to_device(load_image(style).pixels[None])
-    request = AdaptRequest(options=options, model=model, style=painting, style_name=style.stem, output=output,
-                           content_dir=content_dir, content_files=content)
+    request = AdaptRequest(
+        options=options,
+        model=model,
+        style=painting,
+        style_name=style.stem,
+        output=output,
+        content_dir=content_dir,
+        content_files=content,
+    )
     with progress_bar(f"adapt {method}", quiet=state.options.quiet) as bar:
         result = adapter.adapt(request, progress=bar)
     if result.interrupted:
@@ -104,4 +128,7 @@ def _run(*, method, options, model, style, output, content_dir, content, json) -
     if json:
         print_json(summary)
     skipped = f"; skipped {len(result.unreadable)} unreadable files" if result.unreadable else ""
-    typer.echo(f"adapted to {style.stem} in {result.steps} steps, {result.seconds:.1f} s; model {result.output}{skipped}", err=True)
+    typer.echo(
+        f"adapted to {style.stem} in {result.steps} steps, {result.seconds:.1f} s; model {result.output}{skipped}",
+        err=True,
+    )

@@ -60,21 +60,31 @@ def images_in(folder: Path, *, recursive: bool) -> list[Path]:
     """Image and video files (by suffix) in ``folder``, sorted; hidden files and folders skipped."""
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        path for path in candidates
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+        path
+        for path in candidates
+        if path.is_file()
+        and path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
 
 
 def safe_name_part(text: str) -> str:
     """A template field made safe as part of one file name: no folder separators, no leading dots."""
-    cleaned = "".join("_" if ch in '/\\:\0' or ord(ch) < 32 else ch for ch in text)
+    cleaned = "".join("_" if ch in "/\\:\0" or ord(ch) < 32 else ch for ch in text)
     cleaned = cleaned.lstrip(".") or "_"
     return cleaned
 
 
-def output_paths(inputs: list[Path], *, output: Path | None, output_dir: Path | None, name: str, fmt: str | None,
-                 method: str, style_label: str) -> list[Path]:
+def output_paths(
+    inputs: list[Path],
+    *,
+    output: Path | None,
+    output_dir: Path | None,
+    name: str,
+    fmt: str | None,
+    method: str,
+    style_label: str,
+) -> list[Path]:
     """Where each input's result goes: -o for one input, or --output-dir with a name template.
 
     Template fields are sanitized, and a name that would still land outside
@@ -95,8 +105,9 @@ def output_paths(inputs: list[Path], *, output: Path | None, output_dir: Path | 
         try:
             file_name = name.format(**{key: safe_name_part(value) for key, value in fields.items()})
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
-            raise UsageError(f"--name {name!r}: bad template ({exc}); fields are "
-                             + ", ".join(f"{{{f}}}" for f in NAME_FIELDS)) from None
+            raise UsageError(
+                f"--name {name!r}: bad template ({exc}); fields are " + ", ".join(f"{{{f}}}" for f in NAME_FIELDS)
+            ) from None
         target = output_dir / file_name
         if not file_name or target.resolve().parent != root and root not in target.resolve().parents:
             raise UsageError(f"--name {name!r} puts files outside --output-dir ({file_name})")

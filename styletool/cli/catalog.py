@@ -22,7 +22,9 @@ def install(app: typer.Typer) -> None:
     app.add_typer(methods_app, name="methods")
 
     @methods_app.callback(invoke_without_command=True)
-    def methods(ctx: typer.Context, json: bool = typer.Option(False, "--json", help="One JSON object per method.")) -> None:
+    def methods(
+        ctx: typer.Context, json: bool = typer.Option(False, "--json", help="One JSON object per method.")
+    ) -> None:
         """List installed stylization methods and what each can do."""
         if ctx.invoked_subcommand is not None:
             return
@@ -30,7 +32,9 @@ def install(app: typer.Typer) -> None:
         specs = sorted(registry.methods.values(), key=lambda s: s.name)
         if json:
             for s in specs:
-                print_json({"name": s.name, "summary": s.summary, "capabilities": sorted(s.capabilities), "plugin": s.plugin})
+                print_json(
+                    {"name": s.name, "summary": s.summary, "capabilities": sorted(s.capabilities), "plugin": s.plugin}
+                )
             return
         print_table(
             "Methods",
@@ -52,8 +56,11 @@ def install(app: typer.Typer) -> None:
             console.print("options: none")
             return
         several = train_cls is not None or adapt_cls is not None
-        for title, cls in (("Options (stylize)", options_cls), ("Training options (train)", train_cls),
-                           ("Adaptation options (adapt)", adapt_cls)):
+        for title, cls in (
+            ("Options (stylize)", options_cls),
+            ("Training options (train)", train_cls),
+            ("Adaptation options (adapt)", adapt_cls),
+        ):
             if cls is None:
                 continue
             print_table(
@@ -70,7 +77,9 @@ def install(app: typer.Typer) -> None:
             for s in specs:
                 print_json({"name": s.name, "role": s.role, "summary": s.summary, "plugin": s.plugin})
             return
-        print_table("Losses", ["name", "role", "plugin", "summary"], [(s.name, s.role, s.plugin, s.summary) for s in specs])
+        print_table(
+            "Losses", ["name", "role", "plugin", "summary"], [(s.name, s.role, s.plugin, s.summary) for s in specs]
+        )
 
     @app.command("backbones")
     def backbones(json: bool = typer.Option(False, "--json", help="One JSON object per backbone.")) -> None:
@@ -80,7 +89,15 @@ def install(app: typer.Typer) -> None:
         for s in specs:
             available = _availability(s)
             if json:
-                print_json({"name": s.name, "summary": s.summary, "weights": s.weight_source, "available": available, "plugin": s.plugin})
+                print_json(
+                    {
+                        "name": s.name,
+                        "summary": s.summary,
+                        "weights": s.weight_source,
+                        "available": available,
+                        "plugin": s.plugin,
+                    }
+                )
             rows.append((s.name, {True: "yes", False: "no", None: "unknown"}[available], s.weight_source, s.summary))
         if not json:
             print_table("Backbones", ["name", "weights here", "weight source", "summary"], rows)

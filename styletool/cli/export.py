@@ -12,7 +12,11 @@ from styletool.cli.output import print_json
 def install(app: typer.Typer) -> None:
     @app.command("export")
     def export(
-        model: Path = typer.Argument(..., metavar="MODEL", help="A feed-forward .safetensors model (johnson, cin: any transformer-network model), or a shipped model's name."),
+        model: Path = typer.Argument(
+            ...,
+            metavar="MODEL",
+            help="A feed-forward .safetensors model (johnson, cin: any transformer-network model), or a shipped model's name.",
+        ),
         fmt: str = typer.Option(..., "--format", "-f", help="onnx or torchscript."),
         output: Path = typer.Option(..., "--output", "-o", help="The file to write (.onnx, .pt)."),
         json: bool = typer.Option(False, "--json", help="Print a JSON object describing the export."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -45,7 +44,9 @@ class Column:
     models: list[Path]
 
 
-def plan_columns(methods: list[str], styles: list[Path], models: list[Path], needs_style: dict[str, bool]) -> list[Column]:
+def plan_columns(
+    methods: list[str], styles: list[Path], models: list[Path], needs_style: dict[str, bool]
+) -> list[Column]:
     """The grid's columns: a column per painting for methods that paint from one, else per model.
 
     A method that needs a painting (gatys) gets a column per painting. One
@@ -70,10 +71,14 @@ def plan_columns(methods: list[str], styles: list[Path], models: list[Path], nee
 def install(app: typer.Typer) -> None:
     @app.command("grid", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def grid(
-        words: Optional[List[str]] = typer.Argument(None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."),
-        style: List[Path] = typer.Option([], "--style", "-s", help="A painting; repeat for several (one column each)."),
-        method: List[str] = typer.Option([], "--method", "-m", help="Method; repeat to compare methods side by side (default: gatys)."),
-        model: List[Path] = typer.Option([], "--model", help="Model file; repeat to compare models (one column each)."),
+        words: list[str] | None = typer.Argument(
+            None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."
+        ),
+        style: list[Path] = typer.Option([], "--style", "-s", help="A painting; repeat for several (one column each)."),
+        method: list[str] = typer.Option(
+            [], "--method", "-m", help="Method; repeat to compare methods side by side (default: gatys)."
+        ),
+        model: list[Path] = typer.Option([], "--model", help="Model file; repeat to compare models (one column each)."),
         output: Path = typer.Option(..., "--output", "-o", help="The grid image (PNG, JPEG, WEBP or TIFF)."),
         size: int = typer.Option(256, "--size", min=16, help="Longest side the photos are stylized at."),
         cell: int = typer.Option(256, "--cell", min=32, help="Side of each square cell of the grid, in pixels."),
@@ -86,13 +91,21 @@ def install(app: typer.Typer) -> None:
         specs = {name: registry.method(name) for name in methods}
         for name, spec in specs.items():
             if "stylize" not in spec.capabilities:
-                raise UsageError(f"method '{name}' cannot stylize; methods that can: {', '.join(registry.methods_that_can('stylize'))}")
+                raise UsageError(
+                    f"method '{name}' cannot stylize; methods that can: {', '.join(registry.methods_that_can('stylize'))}"
+                )
         options_cls = method_options_class(specs[methods[0]]) if len(methods) == 1 else None
         raw_inputs, option_words = split_method_words(list(words or []), options_cls)
         if option_words and len(methods) > 1:
-            raise UsageError(f"method options such as {option_words[0]} apply to one --method; compare methods at their defaults")
-        options = {name: parse_options(method_options_class(spec), option_words if len(methods) == 1 else [], method=name)
-                   if method_options_class(spec) else None for name, spec in specs.items()}
+            raise UsageError(
+                f"method options such as {option_words[0]} apply to one --method; compare methods at their defaults"
+            )
+        options = {
+            name: parse_options(method_options_class(spec), option_words if len(methods) == 1 else [], method=name)
+            if method_options_class(spec)
+            else None
+            for name, spec in specs.items()
+        }
         if not raw_inputs:
             raise UsageError("give at least one PHOTO")
         photos = expand_inputs(raw_inputs)
@@ -119,11 +132,20 @@ def _render(photos, columns, options, *, output, size, cell, overwrite, runtime)
     results: list[list] = [[image.pixels[None]] for image in images]
     for column in columns:
         stylizer = runtime.method(column.method)
-        request = StylizeRequest(options=options[column.method], styles=[runtime.to_device(paintings[p]) for p in column.styles],
-                                 style_names=[p.stem for p in column.styles], model=column.models[0] if column.models else None,
-                                 models=list(column.models), inputs=list(photos))
+        request = StylizeRequest(
+            options=options[column.method],
+            styles=[runtime.to_device(paintings[p]) for p in column.styles],
+            style_names=[p.stem for p in column.styles],
+            model=column.models[0] if column.models else None,
+            models=list(column.models),
+            inputs=list(photos),
+        )
         with progress_bar(f"prepare {column.label}", quiet=state.options.quiet) as bar:
-            prepared = stylizer.prepare(request, progress=bar) if _takes_progress(stylizer.prepare) else stylizer.prepare(request)
+            prepared = (
+                stylizer.prepare(request, progress=bar)
+                if _takes_progress(stylizer.prepare)
+                else stylizer.prepare(request)
+            )
         for row, (path, image) in enumerate(zip(photos, images)):
             runtime.reseed()
             with progress_bar(f"{path.name} x {column.label}", quiet=state.options.quiet) as bar:

@@ -10,7 +10,9 @@ from styletool.cli.output import print_json, stdout_console
 
 
 def install(app: typer.Typer) -> None:
-    models_app = typer.Typer(help="List the models that ship with styletool (`styletool models`), or inspect a model file (`styletool models info MODEL`).")
+    models_app = typer.Typer(
+        help="List the models that ship with styletool (`styletool models`), or inspect a model file (`styletool models info MODEL`)."
+    )
     app.add_typer(models_app, name="models")
 
     @models_app.callback(invoke_without_command=True)
@@ -32,8 +34,17 @@ def install(app: typer.Typer) -> None:
             metadata = read_metadata(model.path)
             styles = metadata.get("styles", [])
             if json:
-                print_json({"name": model.name, "method": model.method, "default": model.default, "file": str(model.path),
-                            "styles": styles, "architecture": metadata.get("architecture", "full"), "summary": model.summary})
+                print_json(
+                    {
+                        "name": model.name,
+                        "method": model.method,
+                        "default": model.default,
+                        "file": str(model.path),
+                        "styles": styles,
+                        "architecture": metadata.get("architecture", "full"),
+                        "summary": model.summary,
+                    }
+                )
                 continue
             default = " (default for --method " + model.method + ")" if model.default else ""
             console.print(f"[bold]{model.name}[/bold]  method {model.method}{default}", highlight=False)
@@ -41,8 +52,11 @@ def install(app: typer.Typer) -> None:
                 console.print(f"  {model.summary}", highlight=False)
             if metadata.get("kind") == "meta":
                 # A meta-trained model paints no style of its own: it is adapted to the one given.
-                console.print(f"  any painting: --method {model.method} --style PAINTING "
-                              f"(meta-trained on {len(styles)} paintings)", highlight=False)
+                console.print(
+                    f"  any painting: --method {model.method} --style PAINTING "
+                    f"(meta-trained on {len(styles)} paintings)",
+                    highlight=False,
+                )
             elif styles:
                 console.print(f"  styles: {', '.join(styles)}", highlight=False)
 
@@ -62,8 +76,10 @@ def install(app: typer.Typer) -> None:
             return
         console = stdout_console()
         console.print(f"[bold]{path}[/bold]")
-        console.print(f"method: {metadata.get('method')}    format: {metadata.get('format')}    "
-                      f"styletool: {metadata.get('styletool_version')}    backbone: {metadata.get('backbone')}")
+        console.print(
+            f"method: {metadata.get('method')}    format: {metadata.get('format')}    "
+            f"styletool: {metadata.get('styletool_version')}    backbone: {metadata.get('backbone')}"
+        )
         styles = metadata.get("styles", [])
         console.print(f"styles ({len(styles)}): " + ", ".join(f"{i}={name}" for i, name in enumerate(styles)))
         training = metadata.get("training", {})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import List
 
 import typer
 
@@ -17,7 +16,9 @@ def install(app: typer.Typer) -> None:
     app.add_typer(plugins_app, name="plugins")
 
     @plugins_app.callback(invoke_without_command=True)
-    def plugins(ctx: typer.Context, json: bool = typer.Option(False, "--json", help="One JSON object per plugin.")) -> None:
+    def plugins(
+        ctx: typer.Context, json: bool = typer.Option(False, "--json", help="One JSON object per plugin.")
+    ) -> None:
         """List plugins: name, distribution, version, status and what each registered."""
         if ctx.invoked_subcommand is not None:
             return
@@ -25,19 +26,36 @@ def install(app: typer.Typer) -> None:
         if json:
             for r in records:
                 print_json(
-                    {"name": r.name, "distribution": r.distribution, "version": r.version, "status": r.status,
-                     "error": r.error or None, "registered": r.registered}
+                    {
+                        "name": r.name,
+                        "distribution": r.distribution,
+                        "version": r.version,
+                        "status": r.status,
+                        "error": r.error or None,
+                        "registered": r.registered,
+                    }
                 )
             return
         print_table(
             "Plugins",
             ["name", "distribution", "version", "status", "registered"],
-            [(r.name, r.distribution, r.version, r.status if not r.error else f"{r.status}: {r.error}", r.registered_summary()) for r in records],
+            [
+                (
+                    r.name,
+                    r.distribution,
+                    r.version,
+                    r.status if not r.error else f"{r.status}: {r.error}",
+                    r.registered_summary(),
+                )
+                for r in records
+            ],
         )
 
     @plugins_app.command("install")
     def install_plugin(
-        names: List[str] = typer.Argument(..., help="Distributions to install, as pip takes them (e.g. styletool-foo)."),
+        names: list[str] = typer.Argument(
+            ..., help="Distributions to install, as pip takes them (e.g. styletool-foo)."
+        ),
         upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade if already installed."),
         editable: bool = typer.Option(False, "--editable", "-e", help="Install a local project in editable mode."),
     ) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import typer
 
@@ -11,7 +11,9 @@ from styletool.errors import UsageError
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
-PREVIEW_HELP = "Serve a live page with the current picture and the loss curves while the run lasts (address printed on start)."
+PREVIEW_HELP = (
+    "Serve a live page with the current picture and the loss curves while the run lasts (address printed on start)."
+)
 PORT_HELP = "Port of the --preview page (default: a free one)."
 HOST_HELP = "Address the --preview page listens on; anything but 127.0.0.1 lets other machines watch."
 

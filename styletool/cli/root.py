@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from styletool.cli import state
@@ -20,12 +18,22 @@ def _version(value: bool) -> None:
 def install(app: typer.Typer) -> None:
     @app.callback()
     def root(
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps (auto: CUDA when present, else CPU)."),
-        precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: exact fp32 to stylize; training in bf16 where the CPU or GPU computes it natively, else fp32."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."),
+        device: str = typer.Option(
+            "auto", "--device", help="auto, cpu, cuda, cuda:N or mps (auto: CUDA when present, else CPU)."
+        ),
+        precision: str = typer.Option(
+            "auto",
+            "--precision",
+            help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: exact fp32 to stylize; training in bf16 where the CPU or GPU computes it natively, else fp32.",
+        ),
+        seed: int | None = typer.Option(
+            None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ) -> None:
         """Neural style transfer: paint photos in the manner of paintings."""
         state.options = state.GlobalOptions(device=device, precision=precision, seed=seed, quiet=quiet, debug=debug)

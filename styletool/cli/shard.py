@@ -14,8 +14,9 @@ in that same group, across all the processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 from styletool.cli.batch import Tally
 from styletool.training import Distributed

@@ -9,16 +9,16 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 
 from styletool.cli import state
 from styletool.cli.batch import Tally, expand_inputs, output_paths
 from styletool.cli.catalog import method_options_class
-from styletool.cli.progress import progress_bar
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
+from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
 from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
@@ -78,25 +78,69 @@ def install(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def stylize(
-        words: Optional[List[str]] = typer.Argument(None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders, glob patterns, or - to read paths from stdin."),
-        style: List[Path] = typer.Option([], "--style", "-s", help="A painting whose style to use; repeat for several."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (one input)."),
-        output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Output folder (any number of inputs); created if missing."),
-        name: str = typer.Option(DEFAULT_NAME, "--name", help="File name template in --output-dir: {stem}, {style}, {method}, {ext}."),
-        fmt: Optional[str] = typer.Option(None, "--format", help="png, jpg, webp or tiff (default: from the file name, else png)."),
+        words: list[str] | None = typer.Argument(
+            None,
+            metavar="PHOTO... [METHOD OPTIONS]",
+            help="Photos, folders, glob patterns, or - to read paths from stdin.",
+        ),
+        style: list[Path] = typer.Option(
+            [], "--style", "-s", help="A painting whose style to use; repeat for several."
+        ),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Output file (one input)."),
+        output_dir: Path | None = typer.Option(
+            None, "--output-dir", help="Output folder (any number of inputs); created if missing."
+        ),
+        name: str = typer.Option(
+            DEFAULT_NAME, "--name", help="File name template in --output-dir: {stem}, {style}, {method}, {ext}."
+        ),
+        fmt: str | None = typer.Option(
+            None, "--format", help="png, jpg, webp or tiff (default: from the file name, else png)."
+        ),
         method: str = typer.Option("gatys", "--method", "-m", help="Stylization method (see `styletool methods`)."),
         bit_depth: int = typer.Option(8, "--bit-depth", help="8, or 16 for PNG and TIFF outputs."),
-        size: Optional[int] = typer.Option(None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."),
-        model: List[Path] = typer.Option([], "--model", help="Model file or shipped model name (`styletool models`), for methods that use one; repeat to blend several (metastyle --mix). Default: the method's shipped model, if it has one."),
-        recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for photos in subfolders of folder inputs (and let ** in patterns cross folders)."),
+        size: int | None = typer.Option(
+            None, "--size", min=1, help="Longest side of the output in pixels (default: the method's)."
+        ),
+        model: list[Path] = typer.Option(
+            [],
+            "--model",
+            help="Model file or shipped model name (`styletool models`), for methods that use one; repeat to blend several (metastyle --mix). Default: the method's shipped model, if it has one.",
+        ),
+        recursive: bool = typer.Option(
+            False,
+            "--recursive",
+            "-r",
+            help="Look for photos in subfolders of folder inputs (and let ** in patterns cross folders).",
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace outputs that already exist."),
-        skip_existing: bool = typer.Option(False, "--skip-existing", help="Leave inputs whose output already exists (resumable batch runs)."),
-        fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first input that fails (default: report it and go on)."),
-        batch_size: int = typer.Option(4, "--batch-size", min=1, help="Same-size photos run through a feed-forward network together."),
+        skip_existing: bool = typer.Option(
+            False, "--skip-existing", help="Leave inputs whose output already exists (resumable batch runs)."
+        ),
+        fail_fast: bool = typer.Option(
+            False, "--fail-fast", help="Stop at the first input that fails (default: report it and go on)."
+        ),
+        batch_size: int = typer.Option(
+            4, "--batch-size", min=1, help="Same-size photos run through a feed-forward network together."
+        ),
         json: bool = typer.Option(False, "--json", help="Print one JSON object per input on stdout."),
-        frames: Optional[str] = typer.Option(None, "--frames", metavar="A:B", help="Videos: stylize only frames A (from 0) to B, not included, e.g. 0:48 for a preview."),
-        temporal_smoothing: float = typer.Option(0.0, "--temporal-smoothing", min=0.0, max=0.99, help="Videos: how much of the past each frame keeps, against flicker (0 off, 0.8 steady); see --smoothing-method."),
-        smoothing_method: str = typer.Option("both", "--smoothing-method", help="Videos: 'stats' averages the network's normalization statistics over frames, 'still' blends the output where the picture stands still, 'both' does both."),
+        frames: str | None = typer.Option(
+            None,
+            "--frames",
+            metavar="A:B",
+            help="Videos: stylize only frames A (from 0) to B, not included, e.g. 0:48 for a preview.",
+        ),
+        temporal_smoothing: float = typer.Option(
+            0.0,
+            "--temporal-smoothing",
+            min=0.0,
+            max=0.99,
+            help="Videos: how much of the past each frame keeps, against flicker (0 off, 0.8 steady); see --smoothing-method.",
+        ),
+        smoothing_method: str = typer.Option(
+            "both",
+            "--smoothing-method",
+            help="Videos: 'stats' averages the network's normalization statistics over frames, 'still' blends the output where the picture stands still, 'both' does both.",
+        ),
         preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
         port: int = typer.Option(0, "--port", help=PORT_HELP),
         host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
@@ -118,14 +162,39 @@ def install(app: typer.Typer) -> None:
             raise UsageError("give --overwrite or --skip-existing, not both")
         model = model_for(method, list(model))
         if "-" in raw_inputs and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise UsageError("reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns")
+            raise UsageError(
+                "reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns"
+            )
         inputs = expand_inputs(raw_inputs, recursive=recursive)
-        video = _video_settings(inputs, method=method, spec=spec, registry=registry, frames=frames,
-                                smoothing=temporal_smoothing, smoothing_method=smoothing_method, options=options)
-        _run(inputs, video=video, preview=(preview, host, port), style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
-             method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
-             existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
-             fail_fast=fail_fast, batch_size=batch_size)
+        video = _video_settings(
+            inputs,
+            method=method,
+            spec=spec,
+            registry=registry,
+            frames=frames,
+            smoothing=temporal_smoothing,
+            smoothing_method=smoothing_method,
+            options=options,
+        )
+        _run(
+            inputs,
+            video=video,
+            preview=(preview, host, port),
+            style=style,
+            output=output,
+            output_dir=output_dir,
+            name=name,
+            fmt=fmt,
+            method=method,
+            size=size,
+            bit_depth=bit_depth,
+            model=model,
+            json=json,
+            options=options,
+            existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
+            fail_fast=fail_fast,
+            batch_size=batch_size,
+        )
 
 
 @dataclass
@@ -137,7 +206,9 @@ class _VideoSettings:
     method: str = "both"
 
 
-def _video_settings(inputs, *, method, spec, registry, frames, smoothing, smoothing_method="both", options) -> _VideoSettings:
+def _video_settings(
+    inputs, *, method, spec, registry, frames, smoothing, smoothing_method="both", options
+) -> _VideoSettings:
     """Check, before any model loads, that the method and options can stylize the videos among ``inputs``."""
     from styletool.video import FrameRange, is_video, require_av
 
@@ -152,8 +223,10 @@ def _video_settings(inputs, *, method, spec, registry, frames, smoothing, smooth
         # Gatys, for one, optimizes every picture for minutes: hours for a few seconds of video.
         raise UsageError(f"method '{method}' cannot stylize video at a useful speed; methods that can: {can}")
     if smoothing and smoothing_method != "still" and getattr(options, "compile", False):
-        raise UsageError("--temporal-smoothing with --smoothing-method stats or both runs the network eagerly; "
-                         "drop --compile (or use --smoothing-method still)")
+        raise UsageError(
+            "--temporal-smoothing with --smoothing-method stats or both runs the network eagerly; "
+            "drop --compile (or use --smoothing-method still)"
+        )
     require_av()
     return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing, method=smoothing_method)
 
@@ -169,8 +242,26 @@ class _Job:
     video: bool = False
 
 
-def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json, options,
-         existing="refuse", fail_fast=False, batch_size=1, video=None, preview=(False, "127.0.0.1", 0)) -> None:
+def _run(
+    inputs,
+    *,
+    style,
+    output,
+    output_dir,
+    name,
+    fmt,
+    method,
+    size,
+    bit_depth,
+    model,
+    json,
+    options,
+    existing="refuse",
+    fail_fast=False,
+    batch_size=1,
+    video=None,
+    preview=(False, "127.0.0.1", 0),
+) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
     from styletool.cli.shard import GATHER_TIMEOUT
     from styletool.training import Distributed, resolve_training_device
@@ -187,16 +278,53 @@ def _run(inputs, *, style, output, output_dir, name, fmt, method, size, bit_dept
     watch, host, port = preview
     try:
         with preview_page(watch, title=f"stylize {method}", host=host, port=port, main=dist.main) as page:
-            _run_share(inputs, dist, runtime, style=style, output=output, output_dir=output_dir, name=name, fmt=fmt,
-                       method=method, size=size, bit_depth=bit_depth, model=model, json=json, options=options,
-                       existing=existing, fail_fast=fail_fast, batch_size=batch_size, video=video or _VideoSettings(),
-                       page=page)
+            _run_share(
+                inputs,
+                dist,
+                runtime,
+                style=style,
+                output=output,
+                output_dir=output_dir,
+                name=name,
+                fmt=fmt,
+                method=method,
+                size=size,
+                bit_depth=bit_depth,
+                model=model,
+                json=json,
+                options=options,
+                existing=existing,
+                fail_fast=fail_fast,
+                batch_size=batch_size,
+                video=video or _VideoSettings(),
+                page=page,
+            )
     finally:
         dist.teardown()
 
 
-def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, method, size, bit_depth, model, json,
-               options, existing, fail_fast, batch_size, video, page=None) -> None:
+def _run_share(
+    inputs,
+    dist,
+    runtime,
+    *,
+    style,
+    output,
+    output_dir,
+    name,
+    fmt,
+    method,
+    size,
+    bit_depth,
+    model,
+    json,
+    options,
+    existing,
+    fail_fast,
+    batch_size,
+    video,
+    page=None,
+) -> None:
     """Stylize this process's share of ``inputs`` (all of them without torchrun)."""
     from styletool.cli.shard import my_share
     from styletool.images import check_output_path, load_image, output_format
@@ -207,7 +335,9 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
     if stylizer.needs_style and not style:
         raise UsageError(f"method '{method}' needs at least one --style PAINTING")
     style_label = "+".join(p.stem for p in style) or ("+".join(m.stem for m in model) if model else "none")
-    outputs = output_paths(inputs, output=output, output_dir=output_dir, name=name, fmt=fmt, method=method, style_label=style_label)
+    outputs = output_paths(
+        inputs, output=output, output_dir=output_dir, name=name, fmt=fmt, method=method, style_label=style_label
+    )
     if output_dir is not None:
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -230,9 +360,13 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
                 report.skipped(path, out)
                 continue
             if len(inputs) == 1:
-                raise StyletoolError("output already exists; pass --overwrite to replace it (or --skip-existing)", where=out)
-            report.failed(_Job(path, out, time.perf_counter()), StyletoolError(
-                "output already exists; pass --overwrite to replace it (or --skip-existing)", where=out))
+                raise StyletoolError(
+                    "output already exists; pass --overwrite to replace it (or --skip-existing)", where=out
+                )
+            report.failed(
+                _Job(path, out, time.perf_counter()),
+                StyletoolError("output already exists; pass --overwrite to replace it (or --skip-existing)", where=out),
+            )
             if fail_fast:
                 report.finish(len(inputs))
             continue
@@ -242,11 +376,16 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
         return
 
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in style]
-    request = StylizeRequest(options=options, styles=styles, style_names=[p.stem for p in style],
-                             model=model[0] if model else None, models=list(model),
-                             # every process sees the same photos (metastyle adapts on them, identically everywhere)
-                             inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs),
-                             preview_every=1 if page is not None else 0)
+    request = StylizeRequest(
+        options=options,
+        styles=styles,
+        style_names=[p.stem for p in style],
+        model=model[0] if model else None,
+        models=list(model),
+        # every process sees the same photos (metastyle adapts on them, identically everywhere)
+        inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs),
+        preview_every=1 if page is not None else 0,
+    )
     if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
         with progress_bar("prepare", quiet=state.options.quiet) as bar:
             prepared = stylizer.prepare(request, progress=bar)
@@ -254,8 +393,10 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
         prepared = stylizer.prepare(request)
     batch = batch_size if stylizer.can_batch(request, prepared) else 1
     if batch == 1 and any(job.video for job in jobs):
-        raise UsageError(f"with these options method '{method}' makes one picture from several (a grid or a strip), "
-                         "not one frame per frame: it cannot stylize video")
+        raise UsageError(
+            f"with these options method '{method}' makes one picture from several (a grid or a strip), "
+            "not one frame per frame: it cannot stylize video"
+        )
 
     def load(job: _Job) -> _Job:
         job.started = time.perf_counter()
@@ -268,26 +409,45 @@ def _run_share(inputs, dist, runtime, *, style, output, output_dir, name, fmt, m
     for job, error in _prefetched(load, jobs, ahead=max(2, batch)):
         if error is not None:
             if group:  # results are reported in input order
-                _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
+                _stylize_group(
+                    group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
+                )
                 group = []
             report.failed(job, error)
             if fail_fast:
                 report.finish(len(inputs))
             continue
         if group and (job.video or len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
-            _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
+            _stylize_group(
+                group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
+            )
             group = []
         if job.video:
-            _stylize_video(job, stylizer, request, prepared, runtime, report, video=video, size=size, batch=batch,
-                           fail_fast=fail_fast, total=len(inputs))
+            _stylize_video(
+                job,
+                stylizer,
+                request,
+                prepared,
+                runtime,
+                report,
+                video=video,
+                size=size,
+                batch=batch,
+                fail_fast=fail_fast,
+                total=len(inputs),
+            )
             continue
         group.append(job)
     if group:
-        _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page)
+        _stylize_group(
+            group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
+        )
     report.finish(len(inputs))
 
 
-def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total, page=None) -> None:
+def _stylize_group(
+    group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total, page=None
+) -> None:
     """Stylize same-size photos in one call (one photo for methods that take one), then save each."""
     import torch
 
@@ -299,8 +459,9 @@ def _stylize_group(group, stylizer, request, prepared, runtime, report, fmt, bit
         runtime.reseed()  # each output depends only on its own input and the seed
         content = runtime.to_device(torch.cat([job.image.pixels[None] for job in group]))
         with progress_bar(label, quiet=state.options.quiet) as bar:
-            results = stylizer.stylize(content, request, prepared,
-                                       progress=tee(snapshots.wrap(bar), page.update if page is not None else None))
+            results = stylizer.stylize(
+                content, request, prepared, progress=tee(snapshots.wrap(bar), page.update if page is not None else None)
+            )
     except StyletoolError as exc:
         for job in group:
             report.failed(job, exc)
@@ -335,12 +496,28 @@ def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, 
 
     try:
         # "both" smooths statistics where the method has instance-normalized networks; "stats" insists on it.
-        stats = video.smoothing if video.method == "stats" or (video.method == "both" and smoothable_layers(prepared)) else 0.0
+        stats = (
+            video.smoothing
+            if video.method == "stats" or (video.method == "both" and smoothable_layers(prepared))
+            else 0.0
+        )
         steady = StillRegionBlend(video.smoothing) if video.smoothing and video.method != "stats" else None
-        with temporal_smoothing(prepared, stats, method=stylizer.name) as forget, \
-                progress_bar(job.path.name, quiet=state.options.quiet) as bar:
-            result = stylize_video(job.path, job.out, run, device=runtime.device, batch_size=batch,
-                                   frames=video.frames, size=size, progress=bar, on_cut=forget, steady=steady)
+        with (
+            temporal_smoothing(prepared, stats, method=stylizer.name) as forget,
+            progress_bar(job.path.name, quiet=state.options.quiet) as bar,
+        ):
+            result = stylize_video(
+                job.path,
+                job.out,
+                run,
+                device=runtime.device,
+                batch_size=batch,
+                frames=video.frames,
+                size=size,
+                progress=bar,
+                on_cut=forget,
+                steady=steady,
+            )
     except StyletoolError as exc:
         report.failed(job, exc)
         if fail_fast:
@@ -393,14 +570,30 @@ class _Reporter:
 
     def _record(self, path, out, status, *, error=None, seconds=None, losses=None, extra=None) -> None:
         if self.json:
-            print_json({"input": str(path), "output": str(out) if out is not None else None, "status": status,
-                        "error": error, "seconds": seconds, "method": self.method, "settings": self.settings,
-                        "losses": losses or {}, **(extra or {})})
+            print_json(
+                {
+                    "input": str(path),
+                    "output": str(out) if out is not None else None,
+                    "status": status,
+                    "error": error,
+                    "seconds": seconds,
+                    "method": self.method,
+                    "settings": self.settings,
+                    "losses": losses or {},
+                    **(extra or {}),
+                }
+            )
 
     def done(self, job: _Job, *, losses, share: float, extra: dict | None = None) -> None:
         self.tally.done += 1
-        self._record(job.path, job.out, "ok", seconds=round((time.perf_counter() - job.started) * share, 3), losses=losses,
-                     extra=extra)
+        self._record(
+            job.path,
+            job.out,
+            "ok",
+            seconds=round((time.perf_counter() - job.started) * share, 3),
+            losses=losses,
+            extra=extra,
+        )
 
     def skipped(self, path: Path, out: Path) -> None:
         self.tally.skipped += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -43,24 +42,47 @@ ordinary flags; `styletool methods show METHOD` lists them.
 def install(app: typer.Typer) -> None:
     @app.command("train", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def train(
-        words: Optional[List[str]] = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
+        words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
         method: str = typer.Option(..., "--method", "-m", help="Method to train (see `styletool methods`)."),
         content_dir: Path = typer.Option(..., "--content-dir", help="Folder of training photos, read recursively."),
-        style: List[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
-        style_dir: Optional[Path] = typer.Option(None, "--style-dir", help="A folder of paintings to learn (cin)."),
+        style: list[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
+        style_dir: Path | None = typer.Option(None, "--style-dir", help="A folder of paintings to learn (cin)."),
         output: Path = typer.Option(..., "--output", "-o", help="Model file to write (.safetensors)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="An existing model to build on (cin: extended with --add-style; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name."),
-        add_style: List[Path] = typer.Option([], "--add-style", help="Add this painting to --model, training only its new style row (cin)."),
+        model: Path | None = typer.Option(
+            None,
+            "--model",
+            help="An existing model to build on (cin: extended with --add-style; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name.",
+        ),
+        add_style: list[Path] = typer.Option(
+            [], "--add-style", help="Add this painting to --model, training only its new style row (cin)."
+        ),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
-        batch_size: int = typer.Option(2, "--batch-size", min=1, help="Photos per step (per process under torchrun). The defaults train a good model in well under an hour on a laptop CPU (docs/training.md)."),
-        lr: float = typer.Option(1e-3, "--lr", "--meta-lr", help="Adam learning rate (for metastyle, the outer meta learning rate)."),
-        lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."),
+        batch_size: int = typer.Option(
+            2,
+            "--batch-size",
+            min=1,
+            help="Photos per step (per process under torchrun). The defaults train a good model in well under an hour on a laptop CPU (docs/training.md).",
+        ),
+        lr: float = typer.Option(
+            1e-3, "--lr", "--meta-lr", help="Adam learning rate (for metastyle, the outer meta learning rate)."
+        ),
+        lr_schedule: str = typer.Option(
+            "constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."
+        ),
         image_size: int = typer.Option(256, "--image-size", min=8, help="Side of the square training crops."),
-        checkpoint_every: int = typer.Option(500, "--checkpoint-every", min=0, help="Save a checkpoint every N steps (0: only at the end and on Ctrl-C)."),
-        checkpoint_dir: Optional[Path] = typer.Option(None, "--checkpoint-dir", help="Where checkpoints and metrics.jsonl go (default: OUT.checkpoints/)."),
-        resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from this checkpoint (same settings)."),
-        workers: int = typer.Option(2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."),
-        tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="Also log to this TensorBoard folder (needs the tensorboard extra)."),
+        checkpoint_every: int = typer.Option(
+            500, "--checkpoint-every", min=0, help="Save a checkpoint every N steps (0: only at the end and on Ctrl-C)."
+        ),
+        checkpoint_dir: Path | None = typer.Option(
+            None, "--checkpoint-dir", help="Where checkpoints and metrics.jsonl go (default: OUT.checkpoints/)."
+        ),
+        resume: Path | None = typer.Option(None, "--resume", help="Continue from this checkpoint (same settings)."),
+        workers: int = typer.Option(
+            2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."
+        ),
+        tensorboard: Path | None = typer.Option(
+            None, "--tensorboard", help="Also log to this TensorBoard folder (needs the tensorboard extra)."
+        ),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
         preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
         port: int = typer.Option(0, "--port", help=PORT_HELP),
@@ -92,10 +114,26 @@ def install(app: typer.Typer) -> None:
             model = resolve_model(model)
         if add_style:
             paintings = list(add_style)
-        _run(method=method, options=options, content_dir=content_dir, paintings=paintings, output=output, model=model,
-             steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
-             checkpoint_every=checkpoint_every, checkpoint_dir=checkpoint_dir, resume=resume, workers=workers,
-             tensorboard=tensorboard, json=json, preview=(preview, host, port))
+        _run(
+            method=method,
+            options=options,
+            content_dir=content_dir,
+            paintings=paintings,
+            output=output,
+            model=model,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            lr_schedule=lr_schedule,
+            image_size=image_size,
+            checkpoint_every=checkpoint_every,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            workers=workers,
+            tensorboard=tensorboard,
+            json=json,
+            preview=(preview, host, port),
+        )
 
 
 def _paintings_in(folder: Path | None) -> list[Path]:
@@ -109,29 +147,70 @@ def _paintings_in(folder: Path | None) -> list[Path]:
     return found
 
 
-def _run(*, method, options, content_dir, paintings, output, model, steps, batch_size, lr, lr_schedule, image_size,
-         checkpoint_every, checkpoint_dir, resume, workers, tensorboard, json, preview=(False, "127.0.0.1", 0)) -> None:
+def _run(
+    *,
+    method,
+    options,
+    content_dir,
+    paintings,
+    output,
+    model,
+    steps,
+    batch_size,
+    lr,
+    lr_schedule,
+    image_size,
+    checkpoint_every,
+    checkpoint_dir,
+    resume,
+    workers,
+    tensorboard,
+    json,
+    preview=(False, "127.0.0.1", 0),
+) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.images import load_image
     from styletool.methods import TrainRequest
-    from styletool.training import TrainSettings
-
-    from styletool.training import Distributed
+    from styletool.training import Distributed, TrainSettings
 
     runtime = state.options.runtime()
     watch, host, port = preview
-    settings = TrainSettings(steps=steps, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, image_size=image_size,
-                             checkpoint_every=checkpoint_every, workers=workers, seed=state.options.seed or 0,
-                             preview_every=PREVIEW_EVERY if watch else 0)
+    settings = TrainSettings(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        lr_schedule=lr_schedule,
+        image_size=image_size,
+        checkpoint_every=checkpoint_every,
+        workers=workers,
+        seed=state.options.seed or 0,
+        preview_every=PREVIEW_EVERY if watch else 0,
+    )
     settings.check()
     trainer = runtime.method(method)
     styles = [runtime.to_device(load_image(path).pixels[None]) for path in paintings]
-    request = TrainRequest(options=options, settings=settings, content_dir=content_dir, output=output,
-                           styles=styles, style_names=[p.stem for p in paintings], model=model, resume=resume,
-                           checkpoint_dir=checkpoint_dir, tensorboard=tensorboard)
-    with preview_page(watch, title=f"train {method}: {output.name}", host=host, port=port,
-                      main=Distributed.from_environment().main) as page, \
-            progress_bar(f"train {method}", quiet=state.options.quiet) as bar:
+    request = TrainRequest(
+        options=options,
+        settings=settings,
+        content_dir=content_dir,
+        output=output,
+        styles=styles,
+        style_names=[p.stem for p in paintings],
+        model=model,
+        resume=resume,
+        checkpoint_dir=checkpoint_dir,
+        tensorboard=tensorboard,
+    )
+    with (
+        preview_page(
+            watch,
+            title=f"train {method}: {output.name}",
+            host=host,
+            port=port,
+            main=Distributed.from_environment().main,
+        ) as page,
+        progress_bar(f"train {method}", quiet=state.options.quiet) as bar,
+    ):
         result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {
         "method": method,
@@ -148,6 +227,12 @@ def _run(*, method, options, content_dir, paintings, output, model, steps, batch
         print_json(summary)
     skipped = f"; skipped {len(result.unreadable)} unreadable files" if result.unreadable else ""
     if result.interrupted:
-        typer.echo(f"interrupted at step {result.steps}; checkpoint {result.checkpoint}; continue with --resume {result.checkpoint}{skipped}", err=True)
+        typer.echo(
+            f"interrupted at step {result.steps}; checkpoint {result.checkpoint}; continue with --resume {result.checkpoint}{skipped}",
+            err=True,
+        )
         raise typer.Exit(130)
-    typer.echo(f"trained {result.steps} steps in {result.seconds:.1f} s ({summary['images_per_second']} img/s); model {result.output}{skipped}", err=True)
+    typer.echo(
+        f"trained {result.steps} steps in {result.seconds:.1f} s ({summary['images_per_second']} img/s); model {result.output}{skipped}",
+        err=True,
+    )

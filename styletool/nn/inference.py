@@ -144,14 +144,17 @@ class InferenceTransformer(nn.Module):
     convolutions in 8-bit integers (x86 CPUs).
     """
 
-    def __init__(self, net: TransformerNet, style: Tensor | None = None, *, channels_last: bool = False,
-                 int8: bool = False):
+    def __init__(
+        self, net: TransformerNet, style: Tensor | None = None, *, channels_last: bool = False, int8: bool = False
+    ):
         super().__init__()
         self.channels_last = channels_last or int8  # oneDNN's integer convolutions work channels-last
         self.encoder = nn.ModuleList([_FastLayer(layer, style, int8=int8) for layer in net.encoder])
         self.residuals = nn.ModuleList(
-            [nn.ModuleList([_FastLayer(block.first, style, int8=int8), _FastLayer(block.second, style, int8=int8)])
-             for block in net.residuals]
+            [
+                nn.ModuleList([_FastLayer(block.first, style, int8=int8), _FastLayer(block.second, style, int8=int8)])
+                for block in net.residuals
+            ]
         )
         # The upsampling decoder and the head stay in floating point even with int8: their rounding
         # errors reach the pixels almost directly (in int8 they alone take the output from about 49 dB
@@ -178,8 +181,9 @@ class InferenceTransformer(nn.Module):
         return self.head(x)[..., :height, :width].contiguous()
 
 
-def for_inference(net: TransformerNet, style: int | Tensor | None = None, *, int8: bool = False,
-                  channels_last: bool | None = None) -> InferenceTransformer:
+def for_inference(
+    net: TransformerNet, style: int | Tensor | None = None, *, int8: bool = False, channels_last: bool | None = None
+) -> InferenceTransformer:
     """The fast inference form of ``net``; a conditional network needs ``style`` (an index or ``[num_styles]`` weights).
 
     ``channels_last`` picks the memory layout; by default channels-last on
@@ -203,8 +207,14 @@ def for_inference(net: TransformerNet, style: int | Tensor | None = None, *, int
     return fast.to(device).eval()
 
 
-def fast_network(net: TransformerNet, *, device: torch.device, style: int | Tensor | None = None,
-                 compile: bool = False, int8: bool = False) -> nn.Module:
+def fast_network(
+    net: TransformerNet,
+    *,
+    device: torch.device,
+    style: int | Tensor | None = None,
+    compile: bool = False,
+    int8: bool = False,
+) -> nn.Module:
     """What feed-forward methods stylize with: :func:`for_inference` on ``device``, optionally compiled.
 
     ``torch.compile`` fuses the padding, normalization and activation passes
@@ -243,7 +253,9 @@ def subpixel_upsample_conv(x: Tensor, weight: Tensor, bias: Tensor, out_channels
     # Each phase's 2x2 window starts one pixel up/left (phase 0) or at the pixel (phase 1):
     # one convolution over the replicate-padded input gives both, offset by one.
     phases = F.conv2d(pad2d(x, 1, "replicate"), weight, bias)  # [n, 4*out, h+1, w+1]
-    out = torch.empty((n, out_channels, 2 * h, 2 * w), dtype=phases.dtype, device=x.device, memory_format=memory_format(x))
+    out = torch.empty(
+        (n, out_channels, 2 * h, 2 * w), dtype=phases.dtype, device=x.device, memory_format=memory_format(x)
+    )
     for row in (0, 1):
         for col in (0, 1):
             k = (2 * row + col) * out_channels

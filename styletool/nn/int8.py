@@ -71,5 +71,21 @@ class Int8Conv2d(nn.Module):
         levels = torch.add(x.new_tensor(zero_point + 0.5), x, alpha=1.0 / scale)
         quantized = pad2d(levels.clamp_(0, 255).to(torch.uint8), pad, mode)
         return torch.ops.onednn.qconv2d_pointwise(
-            quantized, scale, zero_point, self.packed, self.weight_scales, self.weight_zero_points, self.bias,
-            self.stride, [0, 0], [1, 1], 1, 1.0, 0, torch.float32, "none", [], "")
+            quantized,
+            scale,
+            zero_point,
+            self.packed,
+            self.weight_scales,
+            self.weight_zero_points,
+            self.bias,
+            self.stride,
+            [0, 0],
+            [1, 1],
+            1,
+            1.0,
+            0,
+            torch.float32,
+            "none",
+            [],
+            "",
+        )

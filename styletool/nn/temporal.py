@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from torch import nn
 
@@ -43,7 +44,9 @@ def smoothable_layers(prepared: Any) -> list[_FastLayer]:
 
 
 @contextlib.contextmanager
-def temporal_smoothing(prepared: Any, strength: float, *, method: str = "this method") -> Iterator[Callable[[], None] | None]:
+def temporal_smoothing(
+    prepared: Any, strength: float, *, method: str = "this method"
+) -> Iterator[Callable[[], None] | None]:
     """Within the block, the networks in ``prepared`` smooth their statistics over the frames they see, in order.
 
     The carried statistics start empty (a new video) and are dropped afterwards.
@@ -56,6 +59,7 @@ def temporal_smoothing(prepared: Any, strength: float, *, method: str = "this me
     layers = smoothable_layers(prepared) if strength > 0 else []
     if strength > 0 and not layers:
         raise UsageError(f"method '{method}' has no instance-normalized network to smooth; drop --temporal-smoothing")
+
     def forget() -> None:
         for layer in layers:
             layer.carried = None

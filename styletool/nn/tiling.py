@@ -26,11 +26,9 @@ an untiled one.
 from __future__ import annotations
 
 import contextlib
-import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from styletool.nn.inference import InferenceTransformer
@@ -89,11 +87,15 @@ def _tiles(height: int, width: int, tile: int, context: int, unit: int):
 def _scaled(core: tuple[slice, slice], origin: tuple[int, int], factor: float) -> tuple[slice, slice]:
     """The core's position inside its window, on a map ``factor`` times the window's resolution."""
     rows, columns = core
-    return (slice(round((rows.start - origin[0]) * factor), round((rows.stop - origin[0]) * factor)),
-            slice(round((columns.start - origin[1]) * factor), round((columns.stop - origin[1]) * factor)))
+    return (
+        slice(round((rows.start - origin[0]) * factor), round((rows.stop - origin[0]) * factor)),
+        slice(round((columns.start - origin[1]) * factor), round((columns.stop - origin[1]) * factor)),
+    )
 
 
-def stylize_tiled(network: InferenceTransformer, image: Tensor, *, tile: int = DEFAULT_TILE, context: int = CONTEXT) -> Tensor:
+def stylize_tiled(
+    network: InferenceTransformer, image: Tensor, *, tile: int = DEFAULT_TILE, context: int = CONTEXT
+) -> Tensor:
     """``network(image)`` computed tile by tile (``image`` is ``[N, 3, H, W]``); equal to the untiled result.
 
     ``tile`` is the side of a tile's core in input pixels (rounded down to a
@@ -122,14 +124,20 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
                 moments.add(layer.convolve(h)[(..., *_scaled(core, origin, 1 / spans[k]))])
             moments.freeze(layer)
         # The quarter-resolution trunk, assembled from encoded tiles, then the residual blocks on all of it.
-        trunk = torch.empty((1, encoder[-1].out_channels, full_h // 4, full_w // 4), dtype=x.dtype, device=x.device,
-                            memory_format=memory_format(x))
+        trunk = torch.empty(
+            (1, encoder[-1].out_channels, full_h // 4, full_w // 4),
+            dtype=x.dtype,
+            device=x.device,
+            memory_format=memory_format(x),
+        )
         for window, core, origin in _tiles(full_h, full_w, tile, context, 4):
             h = x[(..., *window)]
             for layer in encoder:
                 h = layer(h)
             rows, columns = core
-            trunk[..., rows.start // 4 : rows.stop // 4, columns.start // 4 : columns.stop // 4] = h[(..., *_scaled(core, origin, 1 / 4))]
+            trunk[..., rows.start // 4 : rows.stop // 4, columns.start // 4 : columns.stop // 4] = h[
+                (..., *_scaled(core, origin, 1 / 4))
+            ]
         for first, second in network.residuals:
             y = second(first(trunk))
             y += trunk
@@ -150,7 +158,9 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
             for layer in decoder:
                 h = layer(h)
             rows, columns = core
-            out[..., rows.start * 4 : rows.stop * 4, columns.start * 4 : columns.stop * 4] = network.head(h)[(..., *_scaled(core, origin, 4))]
+            out[..., rows.start * 4 : rows.stop * 4, columns.start * 4 : columns.stop * 4] = network.head(h)[
+                (..., *_scaled(core, origin, 4))
+            ]
     return out[..., :height, :width]
 
 

@@ -79,8 +79,17 @@ class _Norm(nn.Module):
 class _ConvNorm(nn.Module):
     """Reflection-padded convolution, optional 2x nearest upsampling before it, then norm and ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, *, stride: int = 1, upsample: bool = False,
-                 num_styles: int | None = None, relu: bool = True):
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        upsample: bool = False,
+        num_styles: int | None = None,
+        relu: bool = True,
+    ):
         super().__init__()
         self.upsample = upsample
         self.pad = nn.ReflectionPad2d(kernel // 2)
@@ -136,16 +145,20 @@ class TransformerNet(nn.Module):
         self.architecture = architecture
         stem, mid, trunk, blocks = ARCHITECTURES[architecture]
         n = num_styles
-        self.encoder = nn.ModuleList([
-            _ConvNorm(3, stem, 9, num_styles=n),
-            _ConvNorm(stem, mid, 3, stride=2, num_styles=n),
-            _ConvNorm(mid, trunk, 3, stride=2, num_styles=n),
-        ])
+        self.encoder = nn.ModuleList(
+            [
+                _ConvNorm(3, stem, 9, num_styles=n),
+                _ConvNorm(stem, mid, 3, stride=2, num_styles=n),
+                _ConvNorm(mid, trunk, 3, stride=2, num_styles=n),
+            ]
+        )
         self.residuals = nn.ModuleList([_Residual(trunk, n) for _ in range(blocks)])
-        self.decoder = nn.ModuleList([
-            _ConvNorm(trunk, mid, 3, upsample=True, num_styles=n),
-            _ConvNorm(mid, stem, 3, upsample=True, num_styles=n),
-        ])
+        self.decoder = nn.ModuleList(
+            [
+                _ConvNorm(trunk, mid, 3, upsample=True, num_styles=n),
+                _ConvNorm(mid, stem, 3, upsample=True, num_styles=n),
+            ]
+        )
         self.head = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(stem, 3, 9))
 
     @property
@@ -197,7 +210,7 @@ class TransformerNet(nn.Module):
         self.num_styles += 1
         return self.num_styles - 1
 
-    def single_style(self, style: Tensor | None = None) -> "TransformerNet":
+    def single_style(self, style: Tensor | None = None) -> TransformerNet:
         """The plain network that computes this conditional one for one fixed blend of its styles.
 
         ``style`` is ``[num_styles]`` weights; the default is the plain mean,

@@ -3,7 +3,6 @@
 import torch
 
 from styletool import Method, Progress
-
 from styletool_posterize.options import PosterizeOptions
 
 
