@@ -18,11 +18,16 @@ What Pillow cannot do, and how this module copes:
 * Without a 16-bit RGB mode Pillow cannot write such files either:
   ``bits=16`` output uses the small PNG and TIFF writers at the end of this
   module, built on ``zlib`` and ``struct``.
+
+Every file written carries the sRGB colour profile (the pixels are sRGB; an
+untagged file is only assumed to be), and JPEGs keep full colour resolution
+(4:4:4): stylized pictures are all fine colour detail, which 4:2:0 smears.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -499,10 +504,11 @@ def save_image(
             raise ValueError(f"alpha is {alpha_channel.shape[:2]} but pixels are {channels.shape[:2]}")
         channels = np.concatenate([channels, alpha_channel], axis=2)
 
+    profile = srgb_profile()
     if bits == 16:
         samples = np.round(channels * 65535).astype(np.uint16)
         writer = _png16_bytes if image_format == "PNG" else _tiff16_bytes
-        data = writer(samples)
+        data = writer(samples, profile)
 
         def write(file: IO[bytes]) -> None:
             file.write(data)
@@ -510,13 +516,25 @@ def save_image(
     else:
         samples = np.round(channels * 255).astype(np.uint8)
         im = PIL.Image.fromarray(samples, mode="RGBA" if samples.shape[2] == 4 else "RGB")
-        options = {"quality": quality} if image_format in ("JPEG", "WEBP") else {}
+        options: dict = {} if profile is None else {"icc_profile": profile}
+        if image_format in ("JPEG", "WEBP"):
+            options["quality"] = quality
+        if image_format == "JPEG":
+            options["subsampling"] = 0  # 4:4:4
 
         def write(file: IO[bytes]) -> None:
             im.save(file, format=image_format, **options)
 
     _write_atomically(path, write)
     return path
+
+
+@functools.cache
+def srgb_profile() -> bytes | None:
+    """The ICC profile embedded in every image written: sRGB (None if Pillow was built without littleCMS)."""
+    if ImageCms is None:
+        return None
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def _as_hwc(values: Tensor, channels: int, name: str) -> np.ndarray:
@@ -578,8 +596,8 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
 
 
-def _png16_bytes(samples: np.ndarray) -> bytes:
-    """Encode uint16 ``[H, W, 3|4]`` samples as a 16-bit RGB(A) PNG."""
+def _png16_bytes(samples: np.ndarray, profile: bytes | None) -> bytes:
+    """Encode uint16 ``[H, W, 3|4]`` samples as a 16-bit RGB(A) PNG, with ``profile`` as its iCCP chunk."""
     height, width, channels = samples.shape
     colour_type = 6 if channels == 4 else 2  # RGBA / RGB
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
@@ -590,6 +608,8 @@ def _png16_bytes(samples: np.ndarray) -> bytes:
         [
             b"\x89PNG\r\n\x1a\n",
             _png_chunk(b"IHDR", header),
+            # iCCP: profile name, NUL, compression method 0 (zlib), compressed profile.
+            _png_chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(profile)) if profile else b"",
             _png_chunk(b"IDAT", zlib.compress(filtered.tobytes(), 6)),
             _png_chunk(b"IEND", b""),
         ]
@@ -600,18 +620,22 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _tiff16_bytes(samples: np.ndarray) -> bytes:
-    """Encode uint16 ``[H, W, 3|4]`` samples as an uncompressed little-endian TIFF."""
+def _tiff16_bytes(samples: np.ndarray, profile: bytes | None) -> bytes:
+    """Encode uint16 ``[H, W, 3|4]`` samples as an uncompressed little-endian TIFF, with ``profile`` embedded."""
     height, width, channels = samples.shape
     pixel_data = samples.astype("<u2").tobytes()
     if len(pixel_data) > 0xFFFF_0000:
         raise ValueError("image too large for a classic TIFF file (4 GB)")
+    profile = profile or b""
+    profile_padding = b"\0" * (len(profile) % 2)  # TIFF wants the next block at an even offset
 
-    short, long = 3, 4  # TIFF field types
-    entry_count = 11 if channels == 4 else 10
+    short, long, undefined = 3, 4, 7  # TIFF field types
+    entry_count = 10 + (channels == 4) + bool(profile)
     ifd_offset = 8
-    bits_offset = ifd_offset + 2 + 12 * entry_count + 4  # the BitsPerSample array follows the IFD
-    data_offset = bits_offset + 2 * channels
+    # After the IFD come the BitsPerSample array, the profile, then the pixels.
+    bits_offset = ifd_offset + 2 + 12 * entry_count + 4
+    profile_offset = bits_offset + 2 * channels
+    data_offset = profile_offset + len(profile) + len(profile_padding)
     entries = [
         (256, long, 1, width),  # ImageWidth
         (257, long, 1, height),  # ImageLength
@@ -626,10 +650,14 @@ def _tiff16_bytes(samples: np.ndarray) -> bytes:
     ]
     if channels == 4:
         entries.append((338, short, 1, 2))  # ExtraSamples: unassociated alpha
+    if profile:
+        entries.append((34675, undefined, len(profile), profile_offset))  # InterColorProfile (ICC)
+    assert len(entries) == entry_count
     # In little-endian files a value that fits in 4 bytes is stored left-aligned
     # in the offset field, which "<I" does for SHORT values too.
     ifd = struct.pack("<H", len(entries))
     ifd += b"".join(struct.pack("<HHII", *entry) for entry in entries)
     ifd += struct.pack("<I", 0)  # no next IFD
     bits_per_sample = struct.pack(f"<{channels}H", *([16] * channels))
-    return b"II" + struct.pack("<HI", 42, ifd_offset) + ifd + bits_per_sample + pixel_data
+    header = b"II" + struct.pack("<HI", 42, ifd_offset)
+    return header + ifd + bits_per_sample + profile + profile_padding + pixel_data

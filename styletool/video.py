@@ -11,7 +11,10 @@ What the output keeps from the input:
   variable frame rates included;
 * sound: audio packets are copied unchanged when the output container can
   hold their codec, and re-encoded to the container's usual codec otherwise,
-  trimmed to the slice of frames stylized.
+  trimmed to the slice of frames stylized;
+* colour: frames are read with the YUV matrix the source is tagged with
+  (untagged: BT.709 from 720 lines up, BT.601 below, as players assume), and
+  written as BT.709, limited range, tagged so players need not guess.
 
 The output is written to a hidden temporary file beside the destination and
 renamed into place at the end, so a failed or interrupted run leaves nothing
@@ -48,6 +51,11 @@ _CONTAINERS = {
     ".webm": ("webm", "libvpx-vp9", {"crf": "30", "b": "0", "deadline": "good", "cpu-used": "4"}, "libopus"),
 }
 WRITABLE_VIDEO_SUFFIXES = tuple(_CONTAINERS)
+
+# AVColorSpace numbers (a frame's tag) -> swscale's names for the YUV matrices PyAV converts with.
+_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M"}
+_BT709 = 1  # AVColorSpace, AVColorPrimaries and AVColorTransferCharacteristic all number BT.709 as 1
+_LIMITED_RANGE = 1  # AVColorRange "MPEG": 16-235
 
 # A hard cut: consecutive frames whose 16x16 thumbnails differ by more than this on average (pixels in [0, 1]).
 # Within a shot, even fast motion stays well below it; a cut to another scene is usually far above.
@@ -301,6 +309,9 @@ class _Job:
         self.out_video = out.add_stream(codec, rate=self.rate, options=dict(codec_options))
         self.out_video.width, self.out_video.height = self.width, self.height
         self.out_video.pix_fmt = "yuv420p"
+        tags = self.out_video.codec_context
+        tags.colorspace = tags.color_primaries = tags.color_trc = _BT709
+        tags.color_range = _LIMITED_RANGE
         self.out_video.time_base = self.time_base
         self.out_audio, self.audio_encoder = self._audio_stream(audio_codec)
         self.pending: list[Any] = []  # decoded frames waiting for a full batch
@@ -401,7 +412,9 @@ class _Job:
 
         pixels = torch.stack(
             [
-                torch.from_numpy(frame.to_ndarray(width=self.width, height=self.height, format="rgb24"))
+                torch.from_numpy(
+                    frame.to_ndarray(width=self.width, height=self.height, format="rgb24", **_from_yuv(frame))
+                )
                 for frame in frames
             ]
         ).permute(0, 3, 1, 2)
@@ -420,7 +433,7 @@ class _Job:
         self.flicker.add(content, styled)
         rows = styled.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         for frame, row in zip(frames, rows):
-            encoded = self.av.VideoFrame.from_ndarray(row, format="rgb24")
+            encoded = self.av.VideoFrame.from_ndarray(row, format="rgb24").reformat(format="yuv420p", **_TO_BT709)
             pts = frame.pts if frame.pts is not None else round(self.written / self.rate / self.time_base) + self.offset
             encoded.pts = pts - self.offset
             encoded.time_base = self.time_base
@@ -462,6 +475,35 @@ class _Job:
     def _mux(self, packets) -> None:
         for packet in packets:
             self.out.mux(packet)
+
+
+def source_matrix(frame: Any) -> str:
+    """The YUV matrix a decoded frame is in: its tag, or when untagged what players assume from its height."""
+    tagged = _MATRICES.get(int(frame.colorspace or 0))
+    if tagged is not None:
+        return tagged
+    return "ITU709" if frame.height >= 720 else "ITU601"
+
+
+# PyAV up to 14 applies the matrices only when source and destination differ. The matrix
+# on the RGB side of a conversion is unused, so naming a different one there is harmless.
+def _from_yuv(frame: Any) -> dict[str, str]:
+    matrix = source_matrix(frame)
+    full_range = int(frame.color_range or 0) == 2  # AVColorRange "JPEG": 0-255
+    return {
+        "src_colorspace": matrix,
+        "dst_colorspace": "ITU601" if matrix == "ITU709" else "ITU709",
+        "src_color_range": "JPEG" if full_range else "MPEG",
+        "dst_color_range": "JPEG",
+    }
+
+
+_TO_BT709 = {
+    "src_colorspace": "ITU601",
+    "dst_colorspace": "ITU709",
+    "src_color_range": "JPEG",
+    "dst_color_range": "MPEG",
+}
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import ImageCms, ImageOps
+from PIL import ImageCms, ImageOps, JpegImagePlugin
 
 from styletool.errors import ImageError
 from styletool.images import (
@@ -669,6 +669,33 @@ def test_save_16_bit_keeps_precision(tmp_path, suffix, with_alpha):
         np.testing.assert_array_equal(np.round(image.alpha.numpy() * 65535), samples[3:4])
     else:
         assert image.alpha is None
+
+
+@pytest.mark.parametrize(
+    ("suffix", "bits"), [("png", 8), ("jpg", 8), ("webp", 8), ("tif", 8), ("png", 16), ("tif", 16)]
+)
+def test_every_written_file_says_its_pixels_are_srgb(tmp_path, suffix, bits):
+    path = save_image(torch.rand(3, 6, 8), tmp_path / f"out.{suffix}", bits=bits)
+
+    with PIL.Image.open(path) as im:
+        assert im.size == (8, 6)
+        profile = im.info.get("icc_profile")
+        assert profile, f"{suffix}/{bits}-bit has no colour profile"
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile)))
+    assert "srgb" in description.lower()
+
+
+def test_jpeg_keeps_full_colour_resolution(tmp_path):
+    # One-pixel red and blue stripes: 4:2:0 would average each pair of columns into purple.
+    stripes = torch.zeros(3, 16, 16)
+    stripes[0, :, 0::2] = 1
+    stripes[2, :, 1::2] = 1
+    path = save_image(stripes, tmp_path / "stripes.jpg")
+
+    with PIL.Image.open(path) as im:
+        assert JpegImagePlugin.get_sampling(im) == 0  # 4:4:4
+    back = load_image(path).pixels
+    assert (back - stripes).abs().mean() < 0.05
 
 
 def test_save_16_bit_jpeg_is_refused(tmp_path):

@@ -409,3 +409,70 @@ def test_smoothing_starts_afresh_at_a_cut(tmp_path):
     with torch.no_grad(), temporal_smoothing([fast], 0.9):
         carried = torch.cat([fast(decoded[i : i + 4]) for i in range(0, 20, 4)]).clamp(0, 1)
     assert difference(carried[10], alone[0]) > 0.02  # without the reset its first frames would differ
+
+
+def _colour_bars(frames: int = 8) -> torch.Tensor:
+    """``[T, 3, 48, 64]``: saturated red and green halves, where the BT.601 and BT.709 matrices disagree most."""
+    bars = torch.zeros(3, 48, 64)
+    bars[:, :, :32] = torch.tensor([200, 30, 40])[:, None, None] / 255
+    bars[:, :, 32:] = torch.tensor([30, 180, 90])[:, None, None] / 255
+    return bars.expand(frames, -1, -1, -1)
+
+
+def _write_bt709_clip(path: Path, clip: torch.Tensor) -> Path:
+    """Encode ``clip`` as an HD camera would: BT.709 matrix, limited range, tagged (lossless 4:4:4 here)."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=FPS, options={"crf": "0"})
+        video.width, video.height, video.pix_fmt = clip.shape[-1], clip.shape[-2], "yuv444p"
+        video.codec_context.colorspace = video.codec_context.color_primaries = video.codec_context.color_trc = 1
+        video.codec_context.color_range = 1
+        for index, frame in enumerate(clip):
+            pixels = (frame.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+            encoded = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
+                format="yuv444p",
+                src_colorspace="ITU601",
+                dst_colorspace="ITU709",
+                src_color_range="JPEG",
+                dst_color_range="MPEG",
+            )
+            encoded.pts = index
+            out.mux(video.encode(encoded))
+        out.mux(video.encode())
+    return path
+
+
+def _decode_as(path: Path, matrix: str) -> torch.Tensor:
+    other = "ITU601" if matrix == "ITU709" else "ITU709"
+    with av.open(str(path)) as file:
+        frames = [
+            f.to_ndarray(
+                format="rgb24",
+                src_colorspace=matrix,
+                dst_colorspace=other,
+                src_color_range="MPEG",
+                dst_color_range="JPEG",
+            )
+            for f in file.decode(video=0)
+        ]
+    return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255
+
+
+def test_a_bt709_video_is_read_in_bt709_and_the_output_is_bt709_and_says_so(cli, tmp_path, model):
+    from styletool.video import _from_yuv
+
+    bars = _colour_bars()
+    source = _write_bt709_clip(tmp_path / "hd.mp4", bars)
+    with av.open(str(source)) as file:
+        frame = next(file.decode(video=0))
+        read = torch.from_numpy(frame.to_ndarray(format="rgb24", **_from_yuv(frame))).permute(2, 0, 1).float() / 255
+    assert (read - bars[0]).abs().max() <= 2 / 255  # the colours the camera saw
+    assert (_decode_as(source, "ITU601")[0] - bars[0]).abs().max() > 10 / 255  # what reading it as BT.601 would give
+
+    out = tmp_path / "out.mp4"
+    result = cli("stylize", str(source), "--method", "johnson", "--model", str(model), "-o", str(out))
+    assert result.code == 0, result.err
+    with av.open(str(out)) as file:
+        tags = file.streams.video[0].codec_context
+        assert (tags.colorspace, tags.color_primaries, tags.color_trc, tags.color_range) == (1, 1, 1, 1)
+    expected = network_frames(bars)
+    assert difference(_decode_as(out, "ITU709"), expected) < 0.02
