@@ -26,16 +26,14 @@ untagged file is only assumed to be), and JPEGs keep full colour resolution
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import os
 import struct
 import sys
-import tempfile
 import warnings
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -47,6 +45,7 @@ import torch.nn.functional as F
 from PIL import ExifTags, UnidentifiedImageError
 from torch import Tensor
 
+from styletool.atomic import write_atomically
 from styletool.errors import ImageError
 
 try:
@@ -525,7 +524,10 @@ def save_image(
         def write(file: IO[bytes]) -> None:
             im.save(file, format=image_format, **options)
 
-    _write_atomically(path, write)
+    try:
+        write_atomically(path, write)
+    except Exception as error:
+        raise ImageError(f"cannot write image: {_describe(error)}", where=path) from error
     return path
 
 
@@ -548,52 +550,10 @@ def _as_hwc(values: Tensor, channels: int, name: str) -> np.ndarray:
     return values.permute(1, 2, 0).numpy()
 
 
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write to a temporary file next to ``path``, then rename it over ``path``.
-
-    Readers never see a half-written image, and a failed write leaves any
-    existing file untouched and no temporary file behind.
-    """
-    try:
-        temp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    except OSError as error:
-        raise ImageError(f"cannot write: {_describe(error)}", where=path) from None
-    temp_path = Path(temp.name)
-    try:
-        with temp:
-            write(temp)
-            temp.flush()
-            os.fsync(temp.fileno())
-        # Temporary files are created private (0600); give the image the
-        # permissions a plainly written file would have.
-        os.chmod(temp_path, _new_file_mode(path))
-        os.replace(temp_path, path)
-    except Exception as error:
-        _remove_quietly(temp_path)
-        raise ImageError(f"cannot write image: {_describe(error)}", where=path) from error
-    except BaseException:  # KeyboardInterrupt: still clean up, then let it through.
-        _remove_quietly(temp_path)
-        raise
-
-
-def _new_file_mode(path: Path) -> int:
-    with contextlib.suppress(OSError):
-        return path.stat().st_mode & 0o777  # keep the mode of the file we replace
-    # os.umask can only be read by setting it; set it straight back.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _describe(error: Exception) -> str:
     """A short lowercase problem text: "no space left on device", not the errno and path."""
     text = (error.strerror if isinstance(error, OSError) else None) or str(error) or type(error).__name__
     return text[:1].lower() + text[1:]
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 def _png16_bytes(samples: np.ndarray, profile: bytes | None) -> bytes:

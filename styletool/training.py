@@ -26,7 +26,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from torch import Tensor, nn
 
+from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError
 from styletool.events import Progress, ProgressCallback, ignore_progress
 
@@ -341,17 +341,10 @@ class Distributed:
 
 # -- checkpoints --------------------------------------------------------------
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file beside ``path``, then rename: never a half-written checkpoint."""
+    """torch.save, atomically: never a half-written checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    handle.close()
-    temp = Path(handle.name)
-    try:
+    with replacing(path) as temp:
         torch.save(state, temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -24,7 +24,6 @@ half-written.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError
 from styletool.events import Progress, ProgressCallback, ignore_progress
 
@@ -152,62 +152,47 @@ def stylize_video(
     before the cut already through ``run``. ``steady`` post-processes the
     stylized frames, in order (and is reset at cuts too).
     """
-    from styletool.images import _new_file_mode
     from styletool.metrics import FlickerMeter
 
     av = require_av()
     container, codec, codec_options, audio_codec = _CONTAINERS[destination.suffix.lower()]
     started = time.perf_counter()
     try:
-        handle, temp_name = tempfile.mkstemp(
-            dir=destination.parent, prefix=f".{destination.name}.", suffix=destination.suffix
-        )
-    except OSError as exc:
-        raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
+        source_file = av.open(str(source))
+    except (av.FFmpegError, OSError) as exc:
+        raise StyletoolError(f"cannot read video: {_describe(exc)}", where=source) from None
+    with source_file:
+        if not source_file.streams.video:
+            raise StyletoolError("no video stream in the file", where=source)
         try:
-            source_file = av.open(str(source))
-        except (av.FFmpegError, OSError) as exc:
-            raise StyletoolError(f"cannot read video: {_describe(exc)}", where=source) from None
-        with source_file:
-            if not source_file.streams.video:
-                raise StyletoolError("no video stream in the file", where=source)
-            try:
-                with av.open(str(temp), "w", format=container) as out:
-                    job = _Job(
-                        av,
-                        source,
-                        source_file,
-                        out,
-                        run,
-                        flicker=FlickerMeter(),
-                        on_cut=_both(on_cut, steady),
-                        steady=steady,
-                        device=device,
-                        batch_size=batch_size,
-                        frames=frames,
-                        size=size,
-                        codec=codec,
-                        codec_options=codec_options,
-                        audio_codec=audio_codec,
-                        progress=progress,
+            with replacing(destination) as temp, av.open(str(temp), "w", format=container) as out:
+                job = _Job(
+                    av,
+                    source,
+                    source_file,
+                    out,
+                    run,
+                    flicker=FlickerMeter(),
+                    on_cut=_both(on_cut, steady),
+                    steady=steady,
+                    device=device,
+                    batch_size=batch_size,
+                    frames=frames,
+                    size=size,
+                    codec=codec,
+                    codec_options=codec_options,
+                    audio_codec=audio_codec,
+                    progress=progress,
+                )
+                job.run()
+                if job.written == 0:
+                    raise StyletoolError(
+                        f"no frames in the range {frames.start}:{'' if frames.stop is None else frames.stop} "
+                        f"(the video has {job.decoded} frames)",
+                        where=source,
                     )
-                    job.run()
-            except (av.FFmpegError, OSError) as exc:  # reading errors were turned into StyletoolError inside
-                raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
-        if job.written == 0:
-            raise StyletoolError(
-                f"no frames in the range {frames.start}:{'' if frames.stop is None else frames.stop} "
-                f"(the video has {job.decoded} frames)",
-                where=source,
-            )
-        os.chmod(temp, _new_file_mode(destination))
-        os.replace(temp, destination)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        except (av.FFmpegError, OSError) as exc:  # reading errors were turned into StyletoolError inside
+            raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
     return VideoResult(frames=job.written, seconds=time.perf_counter() - started, flicker=job.flicker.value)
 
 
