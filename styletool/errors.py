@@ -43,3 +43,25 @@ class DeviceError(StyletoolError):
 
 class UnknownNameError(UsageError):
     """A method, loss or backbone name that no plugin registered."""
+
+
+def describe(error: BaseException, *, with_type: bool = False, limit: int = 200) -> str:
+    """An exception as the problem part of a one-line error.
+
+    An OSError gives its own words ("no space left on device", not the errno
+    and the path, which the error line names already); any other exception the
+    first line of its message, whitespace collapsed, cut to ``limit``
+    characters. ``with_type`` puts the exception's class name first, for
+    failures that are bugs in someone's code (a plugin that fails to import).
+    """
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error).strip()
+    text = " ".join(text.splitlines()[0].split()) if text else ""
+    text = text.rstrip(".")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if with_type:
+        return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    if not text:
+        return type(error).__name__
+    # "No such file" reads as "error: x.png: no such file"; keep acronyms ("CUDA", "ONNX") as they are.
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text

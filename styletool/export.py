@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from styletool.atomic import replacing
-from styletool.errors import StyletoolError, UsageError
+from styletool.errors import StyletoolError, UsageError, describe
 from styletool.modelfile import ModelFileError, load_model
 from styletool.nn.transformer import TransformerNet, network_from
 
@@ -82,7 +82,7 @@ def export_model(path: str | Path, output: str | Path, *, fmt: str) -> Path:
             else:
                 _export_torchscript(module, inputs, metadata, temp)
     except OSError as error:
-        raise StyletoolError(f"cannot write: {error.strerror or error}", where=output) from None
+        raise StyletoolError(f"cannot write: {describe(error)}", where=output) from None
     return output
 
 
@@ -114,7 +114,7 @@ def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, 
                 verbose=False,
             )
         except Exception as error:  # the exporter's errors are long; keep the first line
-            raise ExportError(f"ONNX export failed: {str(error).strip().splitlines()[0][:200]}") from error
+            raise ExportError(f"ONNX export failed: {describe(error)}") from error
     model = program.model_proto
     for key, value in _description(metadata).items():
         entry = model.metadata_props.add()

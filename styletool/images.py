@@ -46,7 +46,7 @@ from PIL import ExifTags, UnidentifiedImageError
 from torch import Tensor
 
 from styletool.atomic import write_atomically
-from styletool.errors import ImageError
+from styletool.errors import ImageError, describe
 
 try:
     from PIL import ImageCms
@@ -131,7 +131,7 @@ def load_image(path: str | os.PathLike, *, size: int | None = None, max_pixels: 
     except PermissionError:
         raise ImageError("permission denied", where=path) from None
     except OSError as error:
-        raise ImageError(f"cannot open: {_describe(error)}", where=path) from None
+        raise ImageError(f"cannot open: {describe(error)}", where=path) from None
 
     with file:
         if os.fstat(file.fileno()).st_size == 0:
@@ -527,7 +527,7 @@ def save_image(
     try:
         write_atomically(path, write)
     except Exception as error:
-        raise ImageError(f"cannot write image: {_describe(error)}", where=path) from error
+        raise ImageError(f"cannot write image: {describe(error)}", where=path) from error
     return path
 
 
@@ -548,12 +548,6 @@ def _as_hwc(values: Tensor, channels: int, name: str) -> np.ndarray:
     # NaN (say, from a diverged optimisation) would cast to arbitrary bytes; write it as 0.
     values = values.detach().to("cpu", torch.float32).nan_to_num(0.0).clamp(0, 1)
     return values.permute(1, 2, 0).numpy()
-
-
-def _describe(error: Exception) -> str:
-    """A short lowercase problem text: "no space left on device", not the errno and path."""
-    text = (error.strerror if isinstance(error, OSError) else None) or str(error) or type(error).__name__
-    return text[:1].lower() + text[1:]
 
 
 def _png16_bytes(samples: np.ndarray, profile: bytes | None) -> bytes:

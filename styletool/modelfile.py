@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from styletool.atomic import replacing
-from styletool.errors import StyletoolError
+from styletool.errors import StyletoolError, describe
 
 FORMAT_VERSION = 1
 HEADER_KEY = "styletool"
@@ -63,7 +63,7 @@ def save_model(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metada
         with replacing(path) as temp:
             save_file(tensors, str(temp), metadata={HEADER_KEY: json.dumps(header, sort_keys=True)})
     except OSError as error:
-        raise ModelFileError(f"cannot write model: {error.strerror or error}", where=path) from None
+        raise ModelFileError(f"cannot write model: {describe(error)}", where=path) from None
     return path
 
 
@@ -77,7 +77,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as handle:
             raw = handle.metadata() or {}
     except Exception as error:  # safetensors raises its own error types for bad headers
-        raise ModelFileError(f"not a readable model file ({_reason(error)})", where=path) from None
+        raise ModelFileError(f"not a readable model file ({describe(error, limit=120)})", where=path) from None
     return _parse_header(raw, path)
 
 
@@ -96,7 +96,7 @@ def load_model(path: str | os.PathLike, *, method: str | None = None) -> ModelFi
     try:
         tensors = load_file(str(path), device="cpu")
     except Exception as error:
-        raise ModelFileError(f"model file is damaged or truncated ({_reason(error)})", where=path) from None
+        raise ModelFileError(f"model file is damaged or truncated ({describe(error, limit=120)})", where=path) from None
     return ModelFile(tensors=tensors, metadata=metadata)
 
 
@@ -125,8 +125,3 @@ def _parse_header(raw: dict[str, str], path: Path) -> dict[str, Any]:
             where=path,
         )
     return metadata
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text[:120]

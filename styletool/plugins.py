@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 
 from styletool import hookspecs
+from styletool.errors import describe
 from styletool.registry import PLURALS, SPEC_TYPES, Registry
 
 ENTRY_POINT_GROUP = "styletool"
@@ -94,7 +95,7 @@ class PluginManager:
             try:
                 module = ep.load()
             except Exception as exc:  # any import-time failure of third-party code
-                self._fail(record, f"failed to load: {_describe(exc)}")
+                self._fail(record, f"failed to load: {describe(exc, with_type=True)}")
                 continue
             self._register(module, record)
 
@@ -112,7 +113,7 @@ class PluginManager:
         try:
             self.pm.register(module, name=record.name)
         except Exception as exc:  # pluggy validation: wrong hook arguments
-            self._fail(record, f"invalid plugin: {_describe(exc)}")
+            self._fail(record, f"invalid plugin: {describe(exc, with_type=True)}")
             return
         unknown = _unknown_hooks(self.pm, record.name)
         if unknown:
@@ -139,7 +140,7 @@ class PluginManager:
                             impl.function(register=_Collector(kind, hook_name, specs))
             except Exception as exc:
                 # Keep nothing from a plugin whose hook raised: half a plugin is worse than none.
-                self._fail(record, f"raised in {hook_name}: {_describe(exc)}")
+                self._fail(record, f"raised in {hook_name}: {describe(exc, with_type=True)}")
                 continue
             for spec in specs:
                 conflict = self.registry.add(spec, plugin=record.name)
@@ -159,7 +160,7 @@ class PluginManager:
                 impl.function(app=app)
             except Exception as exc:
                 if record is not None:
-                    self._fail(record, f"raised in register_commands: {_describe(exc)}")
+                    self._fail(record, f"raised in register_commands: {describe(exc, with_type=True)}")
 
 
 class _Collector:
@@ -189,11 +190,6 @@ def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"has an unknown hook '{caller_name}'{hint}")
     return problems
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 _MANAGER: PluginManager | None = None

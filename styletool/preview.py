@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
-from styletool.errors import UsageError
+from styletool.errors import UsageError, describe
 from styletool.events import Progress
 
 HISTORY_LIMIT = 2000  # loss points kept for the curves; older ones are thinned out
@@ -52,7 +52,7 @@ class PreviewServer:
         try:
             self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         except OSError as exc:
-            raise UsageError(f"cannot serve the preview on {host}:{port}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot serve the preview on {host}:{port}: {describe(exc)}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="styletool-preview", daemon=True)
 

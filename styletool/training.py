@@ -40,7 +40,7 @@ from PIL import Image as PILImage
 from torch import Tensor, nn
 
 from styletool.atomic import replacing
-from styletool.errors import StyletoolError, UsageError
+from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
 
 LR_SCHEDULES = ("constant", "cosine", "step")
@@ -355,7 +355,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise TrainingError(f"not a readable checkpoint ({str(error).splitlines()[0][:100]})", where=path) from None
+        raise TrainingError(f"not a readable checkpoint ({describe(error, limit=100)})", where=path) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or "model" not in state:
         raise TrainingError("not a styletool training checkpoint", where=path)
     return state
@@ -477,7 +477,7 @@ class Trainer:
             self.scheduler.load_state_dict(state["scheduler"])
         except (RuntimeError, ValueError, KeyError) as error:
             raise TrainingError(
-                f"checkpoint does not fit this model ({str(error).splitlines()[0][:100]})", where=path
+                f"checkpoint does not fit this model ({describe(error, limit=100)})", where=path
             ) from None
         self.task.model.to(device=self.device, memory_format=self.memory_format)
         self.step = int(state["step"])

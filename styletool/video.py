@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from styletool.atomic import replacing
-from styletool.errors import StyletoolError, UsageError
+from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def stylize_video(
     try:
         source_file = av.open(str(source))
     except (av.FFmpegError, OSError) as exc:
-        raise StyletoolError(f"cannot read video: {_describe(exc)}", where=source) from None
+        raise StyletoolError(f"cannot read video: {describe(exc)}", where=source) from None
     with source_file:
         if not source_file.streams.video:
             raise StyletoolError("no video stream in the file", where=source)
@@ -192,7 +192,7 @@ def stylize_video(
                         where=source,
                     )
         except (av.FFmpegError, OSError) as exc:  # reading errors were turned into StyletoolError inside
-            raise StyletoolError(f"cannot write video: {_describe(exc)}", where=destination) from None
+            raise StyletoolError(f"cannot write video: {describe(exc)}", where=destination) from None
     return VideoResult(frames=job.written, seconds=time.perf_counter() - started, flicker=job.flicker.value)
 
 
@@ -358,14 +358,14 @@ class _Job:
             except StopIteration:
                 return
             except self.av.FFmpegError as exc:
-                raise StyletoolError(f"cannot read video: {_describe(exc)}", where=self.source) from None
+                raise StyletoolError(f"cannot read video: {describe(exc)}", where=self.source) from None
             yield item
 
     def _decode(self, packet) -> list:
         try:
             return packet.decode()
         except self.av.FFmpegError as exc:
-            raise StyletoolError(f"cannot read video: {_describe(exc)}", where=self.source) from None
+            raise StyletoolError(f"cannot read video: {describe(exc)}", where=self.source) from None
 
     def _audio(self, packet) -> bool:
         """Copy (or re-encode) one audio packet if it falls in the slice; True once past its end."""
@@ -489,8 +489,3 @@ _TO_BT709 = {
     "src_color_range": "JPEG",
     "dst_color_range": "MPEG",
 }
-
-
-def _describe(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc)
-    return str(text).strip().rstrip(".") or type(exc).__name__

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from styletool.errors import WeightsNotFoundError
+from styletool.errors import WeightsNotFoundError, describe
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -103,11 +103,6 @@ def _cache_key(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
 def _torch_load(path: Path) -> Any:
     import torch
 
@@ -115,9 +110,7 @@ def _torch_load(path: Path) -> Any:
         # weights_only: a weights file must never be able to run code.
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for bad files
-        raise WeightsNotFoundError(
-            f"cannot read weights ({type(error).__name__}: {_one_line(error)})", where=path
-        ) from None
+        raise WeightsNotFoundError(f"cannot read weights ({describe(error, with_type=True)})", where=path) from None
 
 
 def _list(keys: list[str], *, limit: int = 4) -> str:
@@ -258,7 +251,7 @@ class TorchvisionWeights:
             raise WeightsNotFoundError(
                 f"no weights for {self.backbone!r}: expected {self.file_name} in {env} "
                 f"or {hub_checkpoints_dir()}, or pass --backbone-weights PATH "
-                f"(download failed: {_one_line(error)})"
+                f"(download failed: {describe(error)})"
             ) from None
         return destination
 

@@ -19,7 +19,7 @@ from styletool.cli.catalog import method_options_class
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.progress import progress_bar
-from styletool.errors import StyletoolError, UsageError
+from styletool.errors import StyletoolError, UsageError, describe
 from styletool.options import option_infos, parse_options
 from styletool.plugins import get_registry
 from styletool.shipped import model_for
@@ -342,7 +342,7 @@ def _run_share(
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StyletoolError(f"cannot create output folder: {exc.strerror or exc}", where=output_dir) from None
+            raise StyletoolError(f"cannot create output folder: {describe(exc)}", where=output_dir) from None
     # Check every destination before any long work starts.
     for path, out in zip(inputs, outputs):
         if is_video(path):
