@@ -17,6 +17,7 @@ from styletool.errors import (
     UnknownNameError,
     UsageError,
     WeightsNotFoundError,
+    describe,
 )
 from styletool.hookspecs import hookimpl
 from styletool.options import option
@@ -79,6 +80,7 @@ __all__ = [
     "UsageError",
     "WeightsNotFoundError",
     "__version__",
+    "describe",
     "hookimpl",
     "option",
     *_LAZY,

