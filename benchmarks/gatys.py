@@ -39,7 +39,7 @@ class PlainGatys:
         with torch.no_grad():
             features = self.features(content)
             self.content_target = features[CONTENT_LAYER]
-            style = F.interpolate(style, size=_fit(style, content), mode="bicubic", antialias=True).clamp(0, 1)
+            style = resize_longest(style, max(content.shape[-2:]))
             style_features = self.features(style)
             self.style_targets = {name: self.gram(style_features[name]) for name in STYLE_LAYERS}
 
@@ -85,11 +85,6 @@ class PlainGatys:
 
         opt.step(closure)
         return (canvas.detach() / 255).clamp(0, 1)
-
-
-def _fit(style, content):
-    factor = max(content.shape[-2:]) / max(style.shape[-2:])
-    return [max(1, round(s * factor)) for s in style.shape[-2:]]
 
 
 def _sync(runtime):

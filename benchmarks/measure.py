@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import contextmanager
 
@@ -32,12 +31,6 @@ def best_of_interleaved(runs: dict, device: torch.device, repeats: int) -> dict[
             sync(device)
             best[label] = min(best[label], time.perf_counter() - started)
     return best
-
-
-def psnr_db(difference: torch.Tensor) -> float | None:
-    """PSNR in dB of a difference between images in [0, 1]; None where they are identical."""
-    mse = float(difference.square().mean())
-    return None if mse == 0 else -10 * math.log10(mse)
 
 
 def _status_bytes(field: str) -> int:

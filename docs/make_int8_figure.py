@@ -12,7 +12,6 @@ and mean absolute difference.
 from __future__ import annotations
 
 import argparse
-import math
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ def main() -> None:
 
     from styletool import load_image, resize_longest, save_image
     from styletool.grid import labelled_grid
+    from styletool.metrics import psnr
 
     rows, labels = [], []
     with tempfile.TemporaryDirectory() as folder:
@@ -60,9 +60,8 @@ def main() -> None:
                 )
                 results[label] = load_image(out).pixels[None]
             difference = (results["int8"] - results["fp32"]).abs()
-            psnr = -10 * math.log10(float(difference.square().mean()))
             print(
-                f"{name}: PSNR {psnr:.1f} dB, mean difference {float(difference.mean()) * 255:.2f}/255, "
+                f"{name}: PSNR {psnr(results['int8'], results['fp32']):.1f} dB, mean difference {float(difference.mean()) * 255:.2f}/255, "
                 f"largest {float(difference.max()) * 255:.0f}/255"
             )
             photo = resize_longest(load_image(CONTENT / f"{name}.jpg").pixels[None], 512)

@@ -20,7 +20,7 @@ from styletool.errors import (
     describe,
 )
 from styletool.hookspecs import hookimpl
-from styletool.options import option
+from styletool.options import blend_weights, option
 from styletool.perceptual_options import FeedForwardOptions, PerceptualOptions
 from styletool.specs import BackboneSpec, LossSpec, MethodSpec
 
@@ -80,6 +80,7 @@ __all__ = [
     "UsageError",
     "WeightsNotFoundError",
     "__version__",
+    "blend_weights",
     "describe",
     "hookimpl",
     "option",

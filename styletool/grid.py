@@ -38,12 +38,10 @@ LABEL_HEIGHT = 22
 
 def fit_in_cell(image: Tensor, cell: int, *, background: float = 1.0) -> Tensor:
     """``image`` scaled so its longest side is ``cell`` px, centred on a ``cell`` x ``cell`` square."""
-    import torch.nn.functional as F
+    from styletool.images import resize_longest
 
-    height, width = image.shape[-2:]
-    scale = cell / max(height, width)
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    resized = F.interpolate(image.float(), size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    resized = resize_longest(image.float(), cell)
+    size = resized.shape[-2:]
     square = torch.full((1, 3, cell, cell), background, dtype=resized.dtype, device=resized.device)
     top, left = (cell - size[0]) // 2, (cell - size[1]) // 2
     square[..., top : top + size[0], left : left + size[1]] = resized

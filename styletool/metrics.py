@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from styletool.color import rgb_to_ycbcr
+
+
+def psnr(a: Tensor, b: Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of two images in [0, 1] (``inf`` when they are identical)."""
+    mse = float((a.float() - b.float()).square().mean())
+    return math.inf if mse == 0 else -10 * math.log10(mse)
 
 
 def luminance_ssim(a: Tensor, b: Tensor, *, window: int = 11, sigma: float = 1.5) -> float:

@@ -94,6 +94,23 @@ class OptionInfo:
         return ", ".join(parts)
 
 
+def blend_weights(weights: Sequence[float], *, flag: str, count: int | None = None, per: str = "") -> list[float]:
+    """Blend weights given with ``flag``, checked and normalized to sum 1.
+
+    ``count`` is how many things are blended (``per`` names one of them, for
+    the message); every weight must be finite and >= 0, and one positive.
+    """
+    weights = [float(weight) for weight in weights]
+    if count is not None and len(weights) != count:
+        raise UsageError(f"option {flag}: {len(weights)} weights for {count} {per}; give one weight each")
+    if any(not 0 <= weight < float("inf") for weight in weights):
+        raise UsageError(f"option {flag}: weights must be finite and >= 0, got {','.join(f'{w:g}' for w in weights)}")
+    total = sum(weights)
+    if total <= 0:
+        raise UsageError(f"option {flag}: at least one weight must be positive")
+    return [weight / total for weight in weights]
+
+
 def option_infos(options_cls: type) -> list[OptionInfo]:
     """Describe every option of an options dataclass, in declaration order."""
     if not dataclasses.is_dataclass(options_cls):
@@ -262,7 +279,7 @@ def _type_name(annotation: Any, choices: tuple[str, ...] | None = None) -> str:
     origin = typing.get_origin(kind)
     if origin in (list, tuple):
         (item_type, *_rest) = typing.get_args(kind) or (str,)
-        return f"list of {_type_name(item_type)}"
+        return f"list of {_type_name(item_type)}s"
     return {bool: "flag", int: "integer", float: "number", str: "text"}.get(kind, str(kind))
 
 

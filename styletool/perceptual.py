@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from styletool.images import resize_longest
 
 
 @dataclass
@@ -51,9 +52,7 @@ class PerceptualLoss:
 
     def style_target(self, painting: Tensor, *, size: int) -> Any:
         """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
-        factor = size / max(painting.shape[-2:])
-        shape = [max(1, round(side * factor)) for side in painting.shape[-2:]]
-        resized = F.interpolate(painting, size=shape, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        resized = resize_longest(painting, size)
         with torch.no_grad():
             return self.style.target(self.backbone(resized.to(self.runtime.device), self.weights.style_layers))
 

@@ -126,9 +126,10 @@ def check_video_output(path: Path, *, source: Path) -> None:
 def _even_size(width: int, height: int, size: int | None) -> tuple[int, int]:
     """Frame size for the encoder: the longest side scaled to ``size`` if given, both sides even (yuv420p)."""
     if size is not None:
-        scale = size / max(width, height)
-        width, height = max(2, round(width * scale)), max(2, round(height * scale))
-    return width - width % 2 or 2, height - height % 2 or 2
+        from styletool.images import longest_side_shape
+
+        height, width = longest_side_shape(height, width, size)
+    return max(2, width - width % 2), max(2, height - height % 2)
 
 
 def stylize_video(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from styletool import UsageError, for_inference
+from styletool.metrics import psnr
 from styletool.nn.int8 import Int8Conv2d, int8_unavailable
 from styletool.nn.kernels import pad2d
 
@@ -16,10 +15,6 @@ from networks import trained_like
 pytestmark = pytest.mark.skipif(
     int8_unavailable(torch.device("cpu")) is not None, reason="this PyTorch has no oneDNN integer convolutions"
 )
-
-
-def psnr(a, b):
-    return -10 * math.log10(float((a - b).square().mean()))
 
 
 @pytest.mark.parametrize("signed", [False, True])

@@ -396,8 +396,8 @@ def test_mix_endpoints_are_the_two_models_and_the_middle_lies_between(meta, adap
     [
         ({}, "say how to blend them"),
         ({"mix": "0.5"}, "1 weights for 2 --model files"),
-        ({"mix": "0.5,x"}, "should be numbers"),
-        ({"mix": "-1,2"}, "must be finite and >= 0"),
+        ({"mix": "0.5,x"}, "not a valid list of numbers"),
+        ({"mix": "-1,2"}, "out of range; must be at least 0"),
         ({"mix": "0,0"}, "at least one weight must be positive"),
         ({"mix": "1,1", "interpolate_steps": 3}, "not both"),
     ],
@@ -560,7 +560,7 @@ def test_cli_meta_train_adapt_stylize_and_blend(cli, tmp_path, monkeypatch):
         tmp_path / "bad.png",
     )
     assert bad.code == 2 and bad.err.strip().splitlines() == [
-        "error: option --mix: 3 weights for 2 --model files; give one weight per model"
+        "error: option --mix: 3 weights for 2 --model files; give one weight each"
     ]
     assert not (tmp_path / "bad.png").exists()
     exported = cli(

@@ -73,3 +73,16 @@ def test_option_infos_describe_for_help():
     assert infos["--layers"].describe_default() == "a,b"
     assert infos["--lr"].describe_default() == "none"
     assert infos["--fast"].type_name == "flag"
+
+
+def test_blend_weights_are_checked_and_normalized_the_same_way_for_every_method():
+    from styletool import blend_weights
+
+    assert blend_weights([3, 1], flag="--mix") == [0.75, 0.25]
+    with pytest.raises(UsageError, match=r"option --mix: 3 weights for 2 --model files; give one weight each"):
+        blend_weights([1, 1, 1], flag="--mix", count=2, per="--model files")
+    for bad in ([-1, 2], [float("inf"), 1], [float("nan"), 1]):
+        with pytest.raises(UsageError, match="must be finite and >= 0"):
+            blend_weights(bad, flag="--style-mix")
+    with pytest.raises(UsageError, match="at least one weight must be positive"):
+        blend_weights([0, 0], flag="--style-blend")

@@ -24,6 +24,7 @@ from styletool import (
     TrainRequest,
     TransformerNet,
     UsageError,
+    blend_weights,
     fast_network,
     load_transformer,
     preserve_colors,
@@ -261,20 +262,19 @@ def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
         flag = "--style-name" if opts.style_name is not None else "--style-index"
         weights[_style_position(opts.style_name or opts.style_index or "0", names, flag)] = 1.0
         return weights
+    positions, values = [], []
     for part in opts.style_mix.split(","):
         key, sep, value = part.partition("=")
         if not sep:
             raise UsageError(f"option --style-mix: '{part}' should be STYLE=WEIGHT, e.g. 0=0.5,3=0.5")
         try:
-            weight = float(value)
+            values.append(float(value))
         except ValueError:
             raise UsageError(f"option --style-mix: weight '{value}' is not a number") from None
-        if not weight >= 0:
-            raise UsageError(f"option --style-mix: weights must be >= 0, got {value}")
-        weights[_style_position(key.strip(), names, "--style-mix")] += weight
-    if weights.sum() <= 0:
-        raise UsageError("option --style-mix: at least one weight must be positive")
-    return weights / weights.sum()
+        positions.append(_style_position(key.strip(), names, "--style-mix"))
+    for position, weight in zip(positions, blend_weights(values, flag="--style-mix")):
+        weights[position] += weight
+    return weights
 
 
 def _style_position(key: str, names: list[str], flag: str) -> int:

@@ -29,6 +29,7 @@ from styletool import (
     Progress,
     StylizeRequest,
     UsageError,
+    blend_weights,
     load_image,
     match_color,
     resize_longest,
@@ -336,17 +337,10 @@ def style_layer_weights(opts: GatysOptions) -> dict[str, float]:
 
 
 def style_blend(opts: GatysOptions, count: int) -> list[float]:
-    """Weights of the style images, normalized to sum 1."""
+    """Weights of the style images, normalized to sum 1 (equal by default)."""
     if opts.style_blend is None:
         return [1.0 / count] * count
-    if len(opts.style_blend) != count:
-        raise UsageError(
-            f"option --style-blend: {len(opts.style_blend)} weights for {count} --style images; give one per style"
-        )
-    total = sum(opts.style_blend)
-    if total <= 0:
-        raise UsageError("option --style-blend: at least one weight must be positive")
-    return [weight / total for weight in opts.style_blend]
+    return blend_weights(opts.style_blend, flag="--style-blend", count=count, per="--style images")
 
 
 def _check_layers(backbone, layers: list[str], flag: str, backbone_name: str) -> None:
@@ -366,7 +360,4 @@ def _float(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _resize_like(style: torch.Tensor, content: torch.Tensor, scale: float) -> torch.Tensor:
     """Resize the painting so its longest side is ``scale`` times the output's."""
-    target = max(content.shape[-2:]) * scale
-    factor = target / max(style.shape[-2:])
-    size = [max(1, round(side * factor)) for side in style.shape[-2:]]
-    return F.interpolate(style, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    return resize_longest(style, max(1, round(max(content.shape[-2:]) * scale)))

@@ -38,6 +38,7 @@ from styletool import (
     TrainSettings,
     TransformerNet,
     UsageError,
+    blend_weights,
     cache_dir,
     contact_sheet,
     fast_network,
@@ -235,7 +236,7 @@ class MetaStyleMethod(Method):
                     f"{len(nets)} --model files given: say how to blend them with --mix "
                     f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N"
                 )
-            mixes = [parse_mix(opts.mix, len(nets))]
+            mixes = [blend_weights(opts.mix, flag="--mix", count=len(nets), per="--model files")]
         return [
             fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile, int8=opts.int8)
             for mix in mixes
@@ -408,23 +409,6 @@ def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:
     saved = metadata.get("training", {}).get("loss", {})
     known = {name: saved[name] for name in PerceptualOptions.__dataclass_fields__ if name in saved}
     return PerceptualOptions(**known)
-
-
-def parse_mix(text: str, count: int) -> list[float]:
-    """``--mix 0.3,0.7`` as weights (normalized to sum 1) for ``count`` models."""
-    parts = [part.strip() for part in text.split(",")]
-    try:
-        weights = [float(part) for part in parts]
-    except ValueError:
-        raise UsageError(f"option --mix: '{text}' should be numbers separated by commas, e.g. 0.3,0.7") from None
-    if len(weights) != count:
-        raise UsageError(f"option --mix: {len(weights)} weights for {count} --model files; give one weight per model")
-    if any(not (w >= 0) or w == float("inf") for w in weights):
-        raise UsageError(f"option --mix: weights must be finite and >= 0, got {text}")
-    total = sum(weights)
-    if total <= 0:
-        raise UsageError("option --mix: at least one weight must be positive")
-    return [w / total for w in weights]
 
 
 def blend(nets: list[TransformerNet], weights: list[float]) -> TransformerNet:

@@ -81,8 +81,8 @@ class MetaStyleOptions(MetaStyleAdaptOptions, FeedForwardOptions):
     no_cache: bool = option(
         False, help="Adapt afresh instead of reusing (and storing) an adapted model in the user cache."
     )
-    mix: str | None = option(
-        None, help="Weights of a blend of several --model files, e.g. 0.3,0.7 (normalized to sum 1)."
+    mix: list[float] | None = option(
+        None, help="Weights of a blend of several --model files, e.g. 0.3,0.7 (normalized to sum 1).", min=0
     )
     interpolate_steps: int | None = option(
         None, help="With two --model files: a strip of N images blending from the first to the second.", min=2
