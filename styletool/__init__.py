@@ -30,6 +30,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "Runtime": "styletool.runtime",
     "Backbone": "styletool.backbones",
+    "IMAGENET_MEAN": "styletool.backbones",
+    "IMAGENET_STD": "styletool.backbones",
+    "check_backbone_options": "styletool.backbones",
     "FeatureLoss": "styletool.losses",
     "ImageLoss": "styletool.losses",
     "Method": "styletool.methods",
@@ -42,6 +45,7 @@ _LAZY = {
     "fast_network": "styletool.nn.inference",
     "run_network": "styletool.nn.tiling",
     "stylize_tiled": "styletool.nn.tiling",
+    "available_memory": "styletool.nn.tiling",
     "PerceptualLoss": "styletool.perceptual",
     "PerceptualWeights": "styletool.perceptual",
     "TrainSettings": "styletool.training",
@@ -50,14 +54,17 @@ _LAZY = {
     "BasicTask": "styletool.training",
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
+    "loader_workers": "styletool.training",
     "save_model": "styletool.modelfile",
     "load_model": "styletool.modelfile",
     "ModelFileError": "styletool.modelfile",
     "preserve_colors": "styletool.color",
     "contact_sheet": "styletool.grid",
+    "labelled_grid": "styletool.grid",
     "cache_dir": "styletool.cache",
     "file_digest": "styletool.cache",
     "Progress": "styletool.events",
+    "ignore_progress": "styletool.events",
     "Image": "styletool.images",
     "load_image": "styletool.images",
     "save_image": "styletool.images",
@@ -102,19 +109,27 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from styletool.backbones import Backbone
+    from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
     from styletool.cache import cache_dir, file_digest
     from styletool.color import match_color, preserve_colors, transfer_luminance
-    from styletool.events import Progress
-    from styletool.grid import contact_sheet
+    from styletool.events import Progress, ignore_progress
+    from styletool.grid import contact_sheet, labelled_grid
     from styletool.images import Image, load_image, resize_longest, save_image
     from styletool.losses import FeatureLoss, ImageLoss
     from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
     from styletool.metrics import luminance_ssim
     from styletool.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
-    from styletool.nn.tiling import run_network, stylize_tiled
+    from styletool.nn.tiling import available_memory, run_network, stylize_tiled
     from styletool.nn.transformer import TransformerNet, load_transformer
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
     from styletool.runtime import Runtime
-    from styletool.training import BasicTask, PhotoFolder, TrainResult, TrainSettings, lr_factor, run_training
+    from styletool.training import (
+        BasicTask,
+        PhotoFolder,
+        TrainResult,
+        TrainSettings,
+        loader_workers,
+        lr_factor,
+        run_training,
+    )

@@ -27,7 +27,7 @@ __all__ = [
     "Backbone",
     "set_padding",
     "set_pooling",
-    "validate",
+    "check_backbone_options",
 ]
 
 #: torchvision's ImageNet normalization (RGB, inputs in [0, 1]).
@@ -42,7 +42,7 @@ PADDING = ("zero", "replicate")
 Layers = Sequence[tuple[str, nn.Module]]
 
 
-def validate(pooling: str, padding: str) -> None:
+def check_backbone_options(pooling: str, padding: str) -> None:
     """Check the ``pooling`` and ``padding`` options; raise UsageError on a bad value."""
     for option, value, choices in (("pooling", pooling, POOLING), ("padding", padding, PADDING)):
         if value not in choices:
@@ -60,7 +60,7 @@ def set_pooling(layers: Layers, pooling: str) -> list[tuple[str, nn.Module]]:
     replacement keeps kernel, stride, padding and ceil_mode, so feature maps
     keep their sizes. Pooling modules nested inside a layer are replaced too.
     """
-    validate(pooling, PADDING[0])
+    check_backbone_options(pooling, PADDING[0])
     if pooling == "max":
         return list(layers)
     return [(name, _avg_pooled(module)) for name, module in layers]
@@ -95,7 +95,7 @@ def set_padding(layers: Layers, padding: str) -> list[tuple[str, nn.Module]]:
     padding so that the pretrained statistics are unchanged. A first
     convolution without padding (squeezenet1_1) is left as it is.
     """
-    validate(POOLING[0], padding)
+    check_backbone_options(POOLING[0], padding)
     layers = list(layers)
     if padding == "zero":
         return layers
@@ -137,7 +137,7 @@ class Backbone(nn.Module):
         padding: str = "zero",
     ):
         super().__init__()
-        validate(pooling, padding)
+        check_backbone_options(pooling, padding)
         layers = set_padding(set_pooling(layers, pooling), padding)
         names = [layer_name for layer_name, _ in layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -220,6 +221,21 @@ class PhotoFolder(torch.utils.data.Dataset):
                 self._decoded[index] = pixels
         return index, random_resized_crop(pixels.float() / 255, self.image_size, generator)
 
+    def step_batch(self, step: int, batch_size: int, *, seed: int) -> Tensor | None:
+        """This process's photos for training step ``step``, drawn as the engine draws its own batches.
+
+        For a task that needs a second stream of photos (metastyle's query
+        photos): a pure function of ``seed`` and ``step``, so resumed and
+        multi-process runs see what an uninterrupted single run would. None
+        when no photo of the batch could be read.
+        """
+        dist = Distributed.from_environment()
+        batches = StepBatches(
+            len(self), batch_size=batch_size, steps=step + 1, seed=seed, rank=dist.rank, world=dist.world
+        )
+        photos, _ = collate([self[key] for key in batches.batch(step)])
+        return photos
+
     def _decode(self, path: Path) -> Tensor | None:
         try:
             with PILImage.open(path) as image:
@@ -278,6 +294,14 @@ class StepBatches(torch.utils.data.Sampler):
 
     def __len__(self) -> int:
         return max(0, self.steps - self.start)
+
+
+def loader_workers(content_dir: str | os.PathLike | None) -> int:
+    """Loader processes for training on ``content_dir``: none for a few photos (decoded once, kept), else 2."""
+    if content_dir is None:
+        return 0
+    count = sum(1 for path in islice(Path(content_dir).rglob("*"), 4 * KEEP_DECODED_UP_TO) if path.is_file())
+    return 0 if count <= KEEP_DECODED_UP_TO else 2
 
 
 def collate(items: list[tuple[int, Tensor | None]]) -> tuple[Tensor | None, list[int]]:

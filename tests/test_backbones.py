@@ -14,7 +14,8 @@ import torch
 import torchvision
 from torch import nn
 
-from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, set_padding, set_pooling, validate
+from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, set_padding, set_pooling
+from styletool.backbones import check_backbone_options as validate
 from styletool.cache import file_digest
 from styletool.errors import UnknownNameError, UsageError, WeightsNotFoundError
 from styletool.specs import resolve

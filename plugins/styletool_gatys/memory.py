@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from styletool.nn.tiling import available_memory
+from styletool import available_memory
 
 PROBE_SIDE = 128
 # Share of the free memory a run may plan to use: allocators fragment, and the

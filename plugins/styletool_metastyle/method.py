@@ -33,6 +33,7 @@ from styletool import (
     PerceptualLoss,
     PerceptualOptions,
     PhotoFolder,
+    Progress,
     StylizeRequest,
     TrainRequest,
     TrainSettings,
@@ -43,13 +44,14 @@ from styletool import (
     contact_sheet,
     fast_network,
     file_digest,
+    ignore_progress,
     load_transformer,
+    loader_workers,
     lr_factor,
     preserve_colors,
     run_network,
     run_training,
 )
-from styletool.events import Progress, ignore_progress
 from styletool_metastyle.meta import fast_weight_names, query_loss
 from styletool_metastyle.options import MetaStyleAdaptOptions, MetaStyleOptions, MetaStyleTrainOptions
 
@@ -83,9 +85,6 @@ class MetaTask(BasicTask):
         self.metadata = metadata
         self.fast = fast_weight_names(net, opts.fast_weights)
         self.query_photos = query_photos
-        from styletool.training import Distributed
-
-        self.dist = Distributed.from_environment()
 
     def styles_for_step(self, step: int) -> list[int]:
         """The meta-batch of style indices for ``step``: a pure function of the seed and step (resumable)."""
@@ -101,17 +100,7 @@ class MetaTask(BasicTask):
                     "metastyle splits each batch into inner and query photos: --batch-size must be at least 2"
                 )
             return photos[:half], photos[half:]
-        from styletool.training import StepBatches, collate
-
-        batches = StepBatches(
-            len(self.query_photos),
-            batch_size=photos.shape[0],
-            steps=step + 1,
-            seed=self.settings.seed + 1,
-            rank=self.dist.rank,
-            world=self.dist.world,
-        )
-        query, _ = collate([self.query_photos[key] for key in batches.batch(step)])
+        query = self.query_photos.step_batch(step, photos.shape[0], seed=self.settings.seed + 1)
         if query is None:
             raise UsageError("no readable photos in --val-content-dir for this step")
         return photos, query.to(photos.device)
@@ -313,7 +302,7 @@ class MetaStyleMethod(Method):
             lr=opts.lr,
             image_size=opts.image_size,
             checkpoint_every=0,
-            workers=_workers_for(request.content_dir),
+            workers=loader_workers(request.content_dir),
             seed=self.runtime.seed or 0,
             save_checkpoints=False,
         )
@@ -390,18 +379,6 @@ def starting_network(path: Path) -> TransformerNet:
             "this model is adapted to one painting; start from a meta-trained, cin or johnson model", where=path
         )
     return net.single_style() if net.conditional else net
-
-
-def _workers_for(content_dir: Path | None) -> int:
-    """Few photos load fastest in this process, decoded once and kept; many need loader processes."""
-    if content_dir is None:
-        return 0
-    from itertools import islice
-
-    from styletool.training import KEEP_DECODED_UP_TO
-
-    count = sum(1 for path in islice(Path(content_dir).rglob("*"), 4 * KEEP_DECODED_UP_TO) if path.is_file())
-    return 0 if count <= KEEP_DECODED_UP_TO else 2
 
 
 def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:
