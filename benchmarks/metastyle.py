@@ -72,7 +72,7 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
 
     # Plain: the same network, loss and optimizer on one preloaded batch, nothing else.
     loss_options = make_options(resolve(spec.train_options), {})
-    perceptual = PerceptualLoss(runtime, loss_options.perceptual_weights())
+    perceptual = PerceptualLoss.build(runtime, loss_options.perceptual_weights())
     target = perceptual.style_target(painting, size=loss_options.style_size)
     net = TransformerNet().to(runtime.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)

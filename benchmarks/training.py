@@ -70,7 +70,7 @@ def engine(runtime, name, *, styles, steps, image_size, batch_size, workdir, net
 def plain(runtime, *, num_styles, steps, image_size, batch_size):
     """Images per second of a bare fp32 training loop of the full network and the same loss (one preloaded batch)."""
     loss_options = make_options(resolve(runtime.registry.method("johnson").train_options), {})
-    perceptual = PerceptualLoss(runtime, loss_options.perceptual_weights())
+    perceptual = PerceptualLoss.build(runtime, loss_options.perceptual_weights())
     targets = [
         perceptual.style_target(_painting(s, runtime), size=loss_options.style_size) for s in STYLES[:num_styles]
     ]

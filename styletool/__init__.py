@@ -35,6 +35,9 @@ _LAZY = {
     "check_backbone_options": "styletool.backbones",
     "FeatureLoss": "styletool.losses",
     "ImageLoss": "styletool.losses",
+    "at_least_fp32": "styletool.losses",
+    "gram_matrix": "styletool.losses",
+    "mean_std": "styletool.losses",
     "Method": "styletool.methods",
     "StylizeRequest": "styletool.methods",
     "TrainRequest": "styletool.methods",
@@ -115,7 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.events import Progress, ignore_progress
     from styletool.grid import contact_sheet, labelled_grid
     from styletool.images import Image, load_image, resize_longest, save_image
-    from styletool.losses import FeatureLoss, ImageLoss
+    from styletool.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
     from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
     from styletool.metrics import luminance_ssim
     from styletool.modelfile import ModelFileError, load_model, save_model

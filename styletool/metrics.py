@@ -93,9 +93,10 @@ def style_distance(judge, layers: list[str], image: Tensor, painting: Tensor, *,
     training loss's own blind spots. Compare it with the photo's distance.
     """
     from styletool.images import resize_longest
-    from styletool.losses import GramLoss
+    from styletool.losses import gram_matrix
 
-    gram = GramLoss(layers)
     with torch.no_grad():
-        target = gram.target(judge(resize_longest(painting, size), layers))
-        return float(gram(judge(image, layers), target))
+        ours, theirs = judge(image, layers), judge(resize_longest(painting, size), layers)
+        # The Gram loss's own definition (mean squared difference per layer, summed), fixed here so the
+        # measure does not change with whichever loss plugin is installed.
+        return float(sum((gram_matrix(ours[layer]) - gram_matrix(theirs[layer])).square().mean() for layer in layers))

@@ -9,12 +9,18 @@ same terms; here they train a network over many photos.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+from styletool.errors import UsageError
 from styletool.images import resize_longest
+
+if TYPE_CHECKING:
+    from styletool.backbones import Backbone
+    from styletool.losses import FeatureLoss, ImageLoss
+    from styletool.runtime import Runtime
 
 
 @dataclass
@@ -26,35 +32,57 @@ class PerceptualWeights:
     style_layers: list[str]
     backbone: str = "vgg19"
     backbone_weights: str | None = None
+    # Names in the registry: the losses plugin (or a third-party one) provides the terms.
     style_loss: str = "gram"
+    content_loss: str = "content"
+    tv_loss: str = "tv"
 
 
 class PerceptualLoss:
-    """Weighted content, style and TV terms of a batch of outputs, on a shared frozen backbone."""
+    """Weighted content, style and TV terms of a batch of outputs, on a shared frozen backbone.
 
-    def __init__(self, runtime, weights: PerceptualWeights):
-        self.weights = weights
-        self.runtime = runtime
-        self.backbone = runtime.backbone(weights.backbone, weights=weights.backbone_weights)
+    It is given its parts: the backbone and the three loss terms. :meth:`build`
+    takes them from the registry by the names ``weights`` gives.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        weights: PerceptualWeights,
+        *,
+        content: FeatureLoss,
+        style: FeatureLoss,
+        tv: ImageLoss,
+    ):
         missing = [
-            layer
-            for layer in [*weights.content_layers, *weights.style_layers]
-            if layer not in self.backbone.layer_names
+            layer for layer in [*weights.content_layers, *weights.style_layers] if layer not in backbone.layer_names
         ]
         if missing:
-            from styletool.errors import UsageError
-
             raise UsageError(f"backbone '{weights.backbone}' has no layer '{missing[0]}'")
-        self.content = runtime.loss("content", layers=weights.content_layers)
-        self.style = runtime.loss(weights.style_loss, layers=weights.style_layers)
-        self.tv = runtime.loss("tv")
+        self.backbone = backbone
+        self.weights = weights
+        self.content, self.style, self.tv = content, style, tv
         self.layers = list(dict.fromkeys([*weights.content_layers, *weights.style_layers]))
+
+    @classmethod
+    def build(cls, runtime: Runtime, weights: PerceptualWeights) -> PerceptualLoss:
+        """The loss ``weights`` describe, its backbone and terms looked up by name on ``runtime``."""
+        # The losses first: an unknown name is reported before the backbone's weights are read.
+        content = runtime.loss(weights.content_loss, layers=weights.content_layers)
+        style = runtime.loss(weights.style_loss, layers=weights.style_layers)
+        tv = runtime.loss(weights.tv_loss)
+        backbone = runtime.backbone(weights.backbone, weights=weights.backbone_weights)
+        return cls(backbone, weights, content=content, style=style, tv=tv)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.backbone.parameters()).device
 
     def style_target(self, painting: Tensor, *, size: int) -> Any:
         """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
         resized = resize_longest(painting, size)
         with torch.no_grad():
-            return self.style.target(self.backbone(resized.to(self.runtime.device), self.weights.style_layers))
+            return self.style.target(self.backbone(resized.to(self.device), self.weights.style_layers))
 
     def __call__(self, output: Tensor, photos: Tensor, style_target: Any) -> dict[str, Tensor]:
         """The weighted terms for a batch of outputs of ``photos``.

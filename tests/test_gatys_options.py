@@ -7,9 +7,10 @@ import torch
 
 from styletool import StylizeRequest, UsageError, save_image
 from styletool.color import rgb_to_ycbcr
-from styletool.losses import gram_matrix, total_variation
+from styletool.losses import gram_matrix
 from styletool.options import make_options
 from styletool.specs import resolve
+from styletool_losses.terms import total_variation
 
 from tiny_backbone import tiny_runtime
 

@@ -83,7 +83,7 @@ def test_meta_trained_start_adapts_better_in_50_steps_than_the_default_start(tmp
         resize_longest(load_image(IMAGES / "content" / f"{name}.jpg").pixels[None], 2 * SIZE)
         for name in HELD_OUT_PHOTOS
     ]
-    judge = PerceptualLoss(runtime, make_options(resolve(spec.train_options), loss_options).perceptual_weights())
+    judge = PerceptualLoss.build(runtime, make_options(resolve(spec.train_options), loss_options).perceptual_weights())
     held_out_loss = {"meta": {}, "default": {}}
     for style in HELD_OUT_STYLES:
         painting = load_image(IMAGES / "style" / f"{style}.jpg").pixels[None]

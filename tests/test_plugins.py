@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+
+from PIL import Image as PILImage
 
 from styletool import LossSpec, MethodSpec, hookimpl
 from styletool.plugins import get_plugin_manager
@@ -147,3 +152,26 @@ def test_plugins_install_runs_pip_in_this_interpreter(monkeypatch, cli):
     result = cli("plugins", "install", "styletool-foo", "--upgrade")
     assert result.code == 0
     assert calls == [[sys.executable, "-m", "pip", "install", "--upgrade", "styletool-foo"]]
+
+
+def test_the_core_stands_without_the_losses_plugin_and_methods_say_what_is_missing(tmp_path):
+    # The core names no loss itself: without the plugin that provides them, listing works and a
+    # method that needs a loss stops with one line naming it.
+    photo = tmp_path / "photo.png"
+    PILImage.new("RGB", (24, 16), (200, 120, 40)).save(photo)
+    env = {**os.environ, "STYLETOOL_DISABLE_PLUGINS": "losses"}
+
+    def styletool(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "styletool", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+        )
+
+    listing = styletool("methods")
+    assert listing.returncode == 0 and "johnson" in listing.stdout
+    gatys = styletool("stylize", photo, "--style", photo, "--size", 16, "-o", tmp_path / "out.png")
+    assert gatys.returncode == 2 and gatys.stderr.strip() == "error: unknown loss 'gram' (no losses are installed)"
+    train = styletool(
+        "train", "--method", "johnson", "--content-dir", tmp_path, "--style", photo, "-o", tmp_path / "m.safetensors"
+    )
+    assert train.returncode == 2 and "unknown loss 'content'" in train.stderr and "Traceback" not in train.stderr
+    assert not (tmp_path / "out.png").exists() and not (tmp_path / "m.safetensors").exists()

@@ -105,7 +105,7 @@ def test_training_lowers_the_loss(tmp_path, photos):
     data = PhotoFolder(photos, image_size=32)
     good = [i for i, path in enumerate(data.files) if path.name != "truncated.jpg"]
     batch = torch.stack([data[(i, 100 + i)][1] for i in good])
-    loss = PerceptualLoss(runtime, request.options.perceptual_weights())
+    loss = PerceptualLoss.build(runtime, request.options.perceptual_weights())
     target = loss.style_target(request.styles[0], size=32)
     torch.manual_seed(request.settings.seed)
     initial = TransformerNet(architecture="light")  # the default network

@@ -181,7 +181,7 @@ class CinMethod(Method):
         opts: CinTrainOptions = request.options or CinTrainOptions()
         if not request.styles:
             raise UsageError("method 'cin' needs paintings: --style A --style B ... or --style-dir DIR")
-        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())
         new_targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
         seed = request.settings.seed
 

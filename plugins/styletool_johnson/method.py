@@ -83,7 +83,7 @@ class JohnsonMethod(Method):
             raise UsageError(
                 "method 'johnson' trains from scratch; --model is for cin (--add-style) and metastyle (a starting network)"
             )
-        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())
         target = perceptual.style_target(request.styles[0], size=opts.style_size)
         metadata = {
             "method": self.name,

@@ -1,6 +1,6 @@
 """Built-in loss terms: content, Gram, mean/std, histogram and total variation.
 
-The classes live in :mod:`styletool.losses`; the specs name them by
+The classes live in :mod:`styletool_losses.terms`; the specs name them by
 ``"module:attr"`` string so that registering (and listing) never imports torch.
 """
 
@@ -15,7 +15,7 @@ def register_losses(register):
         LossSpec(
             name="content",
             summary="Feature reconstruction (MSE of features), Gatys et al. 2016",
-            load="styletool.losses:ContentLoss",
+            load="styletool_losses.terms:ContentLoss",
             role="content",
         )
     )
@@ -23,7 +23,7 @@ def register_losses(register):
         LossSpec(
             name="gram",
             summary="Gram-matrix feature correlations, Gatys et al. 2016 (option: shift)",
-            load="styletool.losses:GramLoss",
+            load="styletool_losses.terms:GramLoss",
             role="style",
         )
     )
@@ -31,7 +31,7 @@ def register_losses(register):
         LossSpec(
             name="meanstd",
             summary="Per-channel mean and std (AdaIN), Huang & Belongie 2017",
-            load="styletool.losses:MeanStdLoss",
+            load="styletool_losses.terms:MeanStdLoss",
             role="style",
         )
     )
@@ -39,7 +39,7 @@ def register_losses(register):
         LossSpec(
             name="histogram",
             summary="Per-channel histogram matching, Risser et al. 2017",
-            load="styletool.losses:HistogramLoss",
+            load="styletool_losses.terms:HistogramLoss",
             role="style",
         )
     )
@@ -47,7 +47,7 @@ def register_losses(register):
         LossSpec(
             name="tv",
             summary="Total variation smoothness prior (option: p=1|2)",
-            load="styletool.losses:TotalVariationLoss",
+            load="styletool_losses.terms:TotalVariationLoss",
             role="image",
         )
     )

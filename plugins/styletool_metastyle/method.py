@@ -283,7 +283,7 @@ class MetaStyleMethod(Method):
         loss_opts = _loss_options(model.metadata)
         if opts.style_weight is not None:
             loss_opts = replace(loss_opts, style_weight=opts.style_weight)
-        perceptual = PerceptualLoss(self.runtime, loss_opts.perceptual_weights())
+        perceptual = PerceptualLoss.build(self.runtime, loss_opts.perceptual_weights())
         target = perceptual.style_target(request.style, size=loss_opts.style_size)
         metadata = {
             "method": self.name,
@@ -343,7 +343,7 @@ class MetaStyleMethod(Method):
                 "metastyle splits each batch into inner and query photos: --batch-size must be at least 2 "
                 "(or give --val-content-dir)"
             )
-        perceptual = PerceptualLoss(self.runtime, opts.perceptual_weights())
+        perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())
         targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
         loss_opts = {name: getattr(opts, name) for name in PerceptualOptions.__dataclass_fields__}
         metadata = {
