@@ -44,6 +44,7 @@ _LAZY = {
     "AdaptRequest": "styletool.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
+    "transformer_metadata": "styletool.nn.transformer",
     "for_inference": "styletool.nn.inference",
     "fast_network": "styletool.nn.inference",
     "run_network": "styletool.nn.tiling",
@@ -124,7 +125,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.tiling import available_memory, run_network, stylize_tiled
-    from styletool.nn.transformer import TransformerNet, load_transformer
+    from styletool.nn.transformer import TransformerNet, load_transformer, transformer_metadata
     from styletool.perceptual import PerceptualLoss, PerceptualWeights
     from styletool.runtime import Runtime
     from styletool.training import (

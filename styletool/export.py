@@ -2,7 +2,7 @@
 
 The exported graph takes ``image``: float32 ``[N, 3, H, W]`` RGB in [0, 1], any
 batch and any size of at least 8 px a side, and returns ``stylized`` in the
-same shape and range (clamped). A multi-style (cin) model takes a second
+same shape and range (clamped). A multi-style (conditional) model takes a second
 input, ``style``: ``[N, num_styles]`` weights per image (a one-hot row picks
 a style, a row summing to 1 blends styles); the style names, in order, are in
 the ONNX file's metadata.
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError, describe
 from styletool.modelfile import ModelFileError, load_model
-from styletool.nn.transformer import TransformerNet, network_from
+from styletool.nn.transformer import TransformerNet, is_transformer_model, network_from
 
 FORMATS = ("onnx", "torchscript")
 ONNX_OPSET = 18
@@ -54,10 +54,10 @@ def exportable(path: str | Path) -> tuple[nn.Module, tuple[Tensor, ...], dict]:
     model = load_model(path)
     metadata = model.metadata
     num_styles = metadata.get("num_styles")
-    if metadata.get("network") not in ("transformer", "transformer-cin"):
+    if not is_transformer_model(metadata):
         raise ModelFileError(
-            f"a '{metadata.get('method')}' model is not a transformer network; export handles feed-forward models "
-            "(johnson, cin: any transformer-network model)",
+            f"a '{metadata.get('method')}' model is not a transformer network; export handles the models of "
+            "feed-forward methods",
             where=path,
         )
     net = network_from(model, where=path).requires_grad_(False)

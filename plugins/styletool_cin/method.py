@@ -31,6 +31,7 @@ from styletool import (
     preserve_colors,
     run_network,
     run_training,
+    transformer_metadata,
 )
 from styletool_cin.options import CinOptions, CinTrainOptions
 
@@ -191,10 +192,8 @@ class CinMethod(Method):
             metadata = {
                 "method": self.name,
                 "styles": names,
-                "num_styles": len(names),
                 "backbone": opts.backbone,
-                "network": "transformer-cin",
-                "architecture": opts.network,
+                **transformer_metadata(architecture=opts.network, num_styles=len(names)),
                 "training": {"loss": asdict(opts)},
             }
 

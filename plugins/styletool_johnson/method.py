@@ -23,6 +23,7 @@ from styletool import (
     preserve_colors,
     run_network,
     run_training,
+    transformer_metadata,
 )
 from styletool_johnson.options import JohnsonOptions, JohnsonTrainOptions
 
@@ -89,8 +90,7 @@ class JohnsonMethod(Method):
             "method": self.name,
             "styles": list(request.style_names),
             "backbone": opts.backbone,
-            "network": "transformer",
-            "architecture": opts.network,
+            **transformer_metadata(architecture=opts.network),
             "training": {"loss": asdict(opts)},
         }
 

@@ -51,6 +51,7 @@ from styletool import (
     preserve_colors,
     run_network,
     run_training,
+    transformer_metadata,
 )
 from styletool_metastyle.meta import fast_weight_names, query_loss
 from styletool_metastyle.options import MetaStyleAdaptOptions, MetaStyleOptions, MetaStyleTrainOptions
@@ -290,8 +291,7 @@ class MetaStyleMethod(Method):
             "kind": ADAPTED,
             "styles": [request.style_name],
             "backbone": loss_opts.backbone,
-            "network": "transformer",
-            "architecture": net.architecture,
+            **transformer_metadata(architecture=net.architecture),
             "adapted_from": {"file": Path(request.model).name, "sha256": file_digest(request.model)},
             "adaptation": asdict(opts),
             "training": {"loss": asdict(loss_opts)},
@@ -351,8 +351,7 @@ class MetaStyleMethod(Method):
             "kind": META,
             "styles": list(request.style_names),
             "backbone": opts.backbone,
-            "network": "transformer",
-            "architecture": start.architecture if start is not None else opts.network,
+            **transformer_metadata(architecture=start.architecture if start is not None else opts.network),
             "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
         }
         if start is not None:

@@ -20,9 +20,15 @@ before saving.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+# The "network" entry of a model file: a single-style or a conditional (multi-style) transformer network.
+NETWORK_TAG = "transformer"
+CONDITIONAL_NETWORK_TAG = "transformer-cin"
 
 # Widths of the stages (stem, the two downsampling convolutions, the
 # residual trunk) and the number of residual blocks, per architecture.
@@ -238,6 +244,18 @@ class TransformerNet(nn.Module):
         return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.scale, m.shift)]
 
 
+def transformer_metadata(*, architecture: str, num_styles: int | None = None) -> dict[str, Any]:
+    """The model-file metadata that :func:`network_from` rebuilds a network from (methods add their own)."""
+    if num_styles is None:
+        return {"network": NETWORK_TAG, "architecture": architecture}
+    return {"network": CONDITIONAL_NETWORK_TAG, "architecture": architecture, "num_styles": num_styles}
+
+
+def is_transformer_model(metadata: dict[str, Any]) -> bool:
+    """Whether a model file holds a transformer network (any feed-forward method's)."""
+    return metadata.get("network") in (NETWORK_TAG, CONDITIONAL_NETWORK_TAG)
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
@@ -251,7 +269,7 @@ def load_transformer(path, *, method: str | None):
     from styletool.modelfile import ModelFileError, load_model
 
     model = load_model(path, method=method)
-    if method is None and not str(model.metadata.get("network", "")).startswith("transformer"):
+    if method is None and not is_transformer_model(model.metadata):
         raise ModelFileError(f"a '{model.metadata.get('method')}' model without a feed-forward network", where=path)
     return network_from(model, where=path, what=f"the {method or 'transformer'} network"), model
 
