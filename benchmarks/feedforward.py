@@ -82,15 +82,15 @@ def inference(runtime, sizes, repeats, workdir, *, compile_sizes=()):
         started = time.perf_counter()
         ours = run_ours()  # the first call compiles, when asked to
         first_call = time.perf_counter() - started
-        plain = run_plain()
-        difference = plain - ours
+        reference = run_plain()
+        difference = reference - ours
         # Alternating the two keeps a burst of load from other work on the machine from landing on one side only.
         best = best_of_interleaved({"plain": run_plain, "ours": run_ours}, runtime.device, repeats)
         figures[size]["plain_ms"] = min(figures[size]["plain_ms"], best["plain"] * 1e3)
         figures[size][label] = {
             "ms": best["ours"] * 1e3,
             "max_abs_diff": float(difference.abs().max()),
-            "psnr_db": psnr(plain, ours) if difference.any() else None,  # None: identical (JSON has no inf)
+            "psnr_db": psnr(reference, ours) if difference.any() else None,  # None: identical (JSON has no inf)
             "first_call_s": first_call,
         }
         if "compile" not in label:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 
+import click
+
 from styletool.errors import UsageError
 
 _NUMERIC = (int, float)
@@ -71,6 +73,10 @@ class OptionInfo:
     @property
     def is_flag(self) -> bool:
         return _strip_optional(self.type) is bool
+
+    @property
+    def is_list(self) -> bool:
+        return typing.get_origin(_strip_optional(self.type)) in (list, tuple)
 
     def describe_default(self) -> str:
         if self.default is MISSING:
@@ -141,44 +147,97 @@ def option_infos(options_cls: type) -> list[OptionInfo]:
     return infos
 
 
+class OptionType(click.ParamType):
+    """The click parameter type of one declared option: its conversion, choices and range, with styletool's messages."""
+
+    def __init__(self, info: OptionInfo):
+        self.info = info
+        self.name = info.type_name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return convert_value(self.info, value) if isinstance(value, str) else value
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        # (click 8.1 calls this without ctx, 8.2 with it)
+        if self.info.choices:
+            return "[" + "|".join(self.info.choices) + "]"
+        return self.info.type_name.upper().replace(" ", "_")
+
+
+def click_options(options_cls: type) -> list[click.Option]:
+    """The options of a dataclass as click options: flags, types, defaults and help, for parsing and ``--help``."""
+    params = []
+    for info in option_infos(options_cls):
+        default = None if info.default is MISSING else info.default
+        help_text = info.help
+        limits = info.describe_range()
+        if limits and not info.choices:
+            help_text += f" [{limits}]"
+        if info.is_flag:
+            name = info.flag[2:]
+            params.append(click.Option([f"--{name}/--no-{name}", info.name], default=default, help=help_text))
+        elif info.is_list:
+            # A list is given comma-separated, by repeating the flag, or both: --style-blend 0.7,0.3.
+            if default:
+                help_text += f"  [default: {info.describe_default()}]"
+            params.append(
+                click.Option(
+                    [info.flag, info.name],
+                    type=OptionType(info),
+                    multiple=True,
+                    required=info.default is MISSING,
+                    help=help_text,
+                )
+            )
+        else:
+            params.append(
+                click.Option(
+                    [info.flag, info.name],
+                    type=OptionType(info),
+                    default=default,
+                    required=info.default is MISSING,
+                    help=help_text,
+                    show_default=default is not None,
+                )
+            )
+    return params
+
+
 def parse_options(options_cls: type, args: Sequence[str], *, method: str = "") -> Any:
-    """Build an options instance from command-line words like ``--lr 0.1``.
+    """Build an options instance from command-line words like ``--lr 0.1``, parsed by click.
 
     Raises :class:`UsageError` for unknown flags (with a suggestion), missing
     values, wrong types and out-of-range values.
     """
     infos = {info.flag: info for info in option_infos(options_cls)}
-    values: dict[str, Any] = {}
-    words = list(args)
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if not word.startswith("--"):
-            if word.startswith("-") and len(word) > 1:
-                raise UsageError(_unknown_flag_message(word, infos, method))
-            raise UsageError(f"unexpected argument {word!r}")
-        flag, eq, inline = word.partition("=")
-        negated = False
-        info = infos.get(flag)
-        if info is None and flag.startswith("--no-"):
-            candidate = infos.get("--" + flag[5:])
-            if candidate is not None and candidate.is_flag:
-                info, negated = candidate, True
-        if info is None:
-            raise UsageError(_unknown_flag_message(flag, infos, method))
-        if info.is_flag and not eq:
-            values[info.name] = not negated
-            i += 1
-            continue
-        if eq:
-            raw = inline
-            i += 1
-        else:
-            if i + 1 >= len(words):
-                raise UsageError(f"option {flag} needs a value ({info.type_name})")
-            raw = words[i + 1]
-            i += 2
-        values[info.name] = convert_value(info, raw)
+    command = click.Command(method or "options", params=click_options(options_cls), add_help_option=False)
+    given = {infos[word.partition("=")[0]].name for word in args if word.partition("=")[0] in infos}
+    try:
+        context = command.make_context(method or "options", list(args), resilient_parsing=False)
+    except click.NoSuchOption as exc:
+        raise UsageError(_unknown_flag_message(exc.option_name, infos, method)) from None
+    except click.MissingParameter as exc:
+        raise UsageError(f"missing option {exc.param.opts[0] if exc.param else ''}".strip()) from None
+    except click.BadOptionUsage as exc:
+        info = infos.get(exc.option_name)
+        if info is not None and info.is_flag:
+            raise UsageError(
+                f"option {info.flag} is a switch and takes no value (say {info.flag} or --no-{info.flag[2:]})"
+            ) from None
+        kind = f" ({info.type_name})" if info else ""
+        raise UsageError(f"option {exc.option_name} needs a value{kind}") from None
+    except click.UsageError as exc:  # a stray argument
+        words = [word for word in args if not word.startswith("-")]
+        raise UsageError(f"unexpected argument {words[0]!r}" if words else exc.format_message()) from None
+    values = {}
+    for name, value in context.params.items():
+        if isinstance(value, tuple):  # a list option, once per time it was given
+            if not value:
+                continue
+            value = None if any(part is None for part in value) else [item for part in value for item in part]
+        if value is not None or name in given:
+            values[name] = value
+
     try:
         return options_cls(**values)
     except TypeError as exc:  # a required option left out

@@ -195,3 +195,49 @@ def test_style_tables_can_learn_faster_than_the_shared_weights(tmp_path, photos)
     assert moved(b) > 5 * moved(a)  # Adam's steps are about lr long: 10x the rate, about 10x the move
     # The shared convolutions follow the plain rate in both runs: their first steps are alike.
     assert torch.allclose(a["encoder.0.conv.weight"], b["encoder.0.conv.weight"], atol=1e-2)
+
+
+def test_add_style_is_cin_s_own_option_and_names_the_new_paintings(trained, tmp_path, photos):
+    method, path = trained
+    painting = tmp_path / "yellow.png"
+    from styletool import save_image
+
+    save_image(paintings(7)[0][0], painting)
+    _, result = train(
+        tmp_path,
+        photos,
+        styles=[],
+        names=[],
+        model=path,
+        output="bigger.safetensors",
+        steps=2,
+        add_style=[str(painting)],
+    )
+    assert load_model(result.output, method="cin").styles == ["red", "green", "blue", "yellow"]
+    with pytest.raises(UsageError, match="--add-style needs --model"):
+        train(tmp_path, photos, styles=[], names=[], add_style=[str(painting)])
+    with pytest.raises(UsageError, match="with --add-style only"):
+        train(tmp_path, photos, styles=paintings(1), names=["x"], model=path, add_style=[str(painting)])
+
+
+@pytest.mark.parametrize(
+    ("command", "method", "flags"),
+    [
+        ("stylize", "cin", ["--style-name", "--style-mix", "--all-styles / --no-all-styles"]),
+        ("train", "cin", ["--add-style", "--styles-per-step", "--style-weight"]),
+        ("train", "metastyle", ["--meta-lr", "--inner-steps"]),
+        ("stylize", "gatys", ["--iterations", "--style-blend"]),
+    ],
+)
+def test_help_lists_the_chosen_method_s_own_flags(cli, command, method, flags):
+    result = cli(command, "--method", method, "--help")
+    assert result.code == 0
+    section = result.out.split(f"Options of method '{method}'")[1]
+    for flag in flags:
+        assert flag in section
+    assert "--add-style" not in result.out.split(f"Options of method '{method}'")[0]  # no longer a core flag
+
+
+def test_help_without_a_method_says_how_to_see_method_flags(cli):
+    result = cli("train", "--help")
+    assert result.code == 0 and "add --method NAME to this --help" in result.out

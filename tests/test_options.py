@@ -29,7 +29,8 @@ def test_defaults_and_types():
 
 def test_negated_flag_and_explicit_bool():
     assert parse_options(Opts, ["--fast", "--no-fast"]).fast is False
-    assert parse_options(Opts, ["--fast=yes"]).fast is True
+    with pytest.raises(UsageError, match="option --fast is a switch and takes no value"):
+        parse_options(Opts, ["--fast=yes"])
 
 
 def test_list_defaults_are_not_shared():

@@ -10,8 +10,10 @@ were.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,6 +29,7 @@ from styletool import (
     blend_weights,
     fast_network,
     labelled_grid,
+    load_image,
     load_transformer,
     preserve_colors,
     run_network,
@@ -180,6 +183,17 @@ class CinMethod(Method):
     # -- train --------------------------------------------------------------
     def train(self, request: TrainRequest, *, progress=None):
         opts: CinTrainOptions = request.options or CinTrainOptions()
+        if opts.add_style:
+            if request.model is None:
+                raise UsageError("--add-style needs --model, the model to extend")
+            if request.styles:
+                raise UsageError("give the paintings to add with --add-style only, not also with --style")
+            paintings = [Path(path) for path in opts.add_style]
+            request = dataclasses.replace(
+                request,
+                styles=[self.runtime.to_device(load_image(path).pixels[None]) for path in paintings],
+                style_names=[path.stem for path in paintings],
+            )
         if not request.styles:
             raise UsageError("method 'cin' needs paintings: --style A --style B ... or --style-dir DIR")
         perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())

@@ -37,6 +37,10 @@ class CinTrainOptions(PerceptualOptions):
         min=0,
         min_exclusive=True,
     )
+    add_style: list[str] = option(
+        [],
+        help="Paintings to add to --model: only their new style rows train, the model's styles stay as they were.",
+    )
     styles_per_step: int = option(
         2,
         help="Paintings trained in each step, drawn at random: the batch's photos are shared among them, one painting per photo (at most --batch-size). More gives every painting more updates in the same time.",

@@ -17,6 +17,7 @@ Model files carry ``kind``: ``meta`` for a meta-trained starting point,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import tempfile
@@ -335,6 +336,9 @@ class MetaStyleMethod(Method):
             )
         start = starting_network(request.model) if request.model is not None else None
         settings: TrainSettings = request.settings
+        if opts.meta_lr is not None:  # the engine's optimizer is the outer one
+            settings = dataclasses.replace(settings, lr=opts.meta_lr)
+            request = dataclasses.replace(request, settings=settings)
         query_photos = None
         if opts.val_content_dir is not None:
             query_photos = PhotoFolder(opts.val_content_dir, image_size=settings.image_size, seed=settings.seed + 1)

@@ -11,7 +11,7 @@ from styletool import FeedForwardOptions, PerceptualOptions, option
 class MetaStyleTrainOptions(PerceptualOptions):
     """Meta-training: the perceptual loss, and the inner loop that adapts to each sampled style.
 
-    The outer (meta) optimizer is Adam at --lr (also spelled --meta-lr); the
+    The outer (meta) optimizer is Adam at --meta-lr (default: train's --lr); the
     outer batch is split in two: the first half trains the inner steps, the
     second half scores them (unless --val-content-dir gives the scoring photos).
 
@@ -23,6 +23,12 @@ class MetaStyleTrainOptions(PerceptualOptions):
     style_weight: float = option(0.3, help="Weight of the style loss.", min=0)
     content_layers: list[str] = option(["relu2_2"], help="Loss-network layers whose features keep the photo's content.")
 
+    meta_lr: float | None = option(
+        None,
+        help="Learning rate of the outer (meta) Adam optimizer; default: train's --lr.",
+        min=0,
+        min_exclusive=True,
+    )
     meta_batch: int = option(4, help="Styles sampled per outer step; the outer loss is the mean over them.", min=1)
     inner_steps: int = option(
         1, help="Plain gradient steps each style takes from the shared initialization (T).", min=1

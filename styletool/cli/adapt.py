@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
+from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
@@ -34,7 +35,12 @@ Method options (--steps, --lr, --only-norm, ...) are ordinary flags;
 
 
 def install(app: typer.Typer) -> None:
-    @app.command("adapt", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command(
+        "adapt",
+        help=HELP,
+        cls=method_options_command("adapt"),
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
     def adapt(
         words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
         method: str = typer.Option(

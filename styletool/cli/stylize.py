@@ -16,6 +16,7 @@ import typer
 from styletool.cli import state
 from styletool.cli.batch import Tally, expand_inputs, output_paths
 from styletool.cli.catalog import method_options_class
+from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.progress import progress_bar
@@ -75,6 +76,7 @@ def install(app: typer.Typer) -> None:
     @app.command(
         "stylize",
         help=HELP,
+        cls=method_options_command("stylize", default_method="gatys"),
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def stylize(

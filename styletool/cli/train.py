@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
+from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.stylize import split_method_words
@@ -40,7 +41,12 @@ ordinary flags; `styletool methods show METHOD` lists them.
 
 
 def install(app: typer.Typer) -> None:
-    @app.command("train", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command(
+        "train",
+        help=HELP,
+        cls=method_options_command("train"),
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
     def train(
         words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
         method: str = typer.Option(..., "--method", "-m", help="Method to train (see `styletool methods`)."),
@@ -51,10 +57,7 @@ def install(app: typer.Typer) -> None:
         model: Path | None = typer.Option(
             None,
             "--model",
-            help="An existing model to build on (cin: extended with --add-style; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name.",
-        ),
-        add_style: list[Path] = typer.Option(
-            [], "--add-style", help="Add this painting to --model, training only its new style row (cin)."
+            help="An existing model to build on (cin: extended with new paintings; metastyle: the network meta-training starts from, e.g. a cin model): a file or a shipped model's name.",
         ),
         steps: int = typer.Option(2000, "--steps", min=1, help="Optimizer steps."),
         batch_size: int = typer.Option(
@@ -63,9 +66,7 @@ def install(app: typer.Typer) -> None:
             min=1,
             help="Photos per step (per process under torchrun). The defaults train a good model in well under an hour on a laptop CPU (docs/training.md).",
         ),
-        lr: float = typer.Option(
-            1e-3, "--lr", "--meta-lr", help="Adam learning rate (for metastyle, the outer meta learning rate)."
-        ),
+        lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
         lr_schedule: str = typer.Option(
             "constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."
         ),
@@ -108,12 +109,8 @@ def install(app: typer.Typer) -> None:
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
         paintings = list(style) + _paintings_in(style_dir)
-        if add_style and model is None:
-            raise UsageError("--add-style needs --model, the model to extend")
         if model is not None:
             model = resolve_model(model)
-        if add_style:
-            paintings = list(add_style)
         _run(
             method=method,
             options=options,
