@@ -1,11 +1,11 @@
-"""Hooks of the example plugin: registers the 'posterize' method.
+"""Hooks of the example plugin: a method ('posterize'), a style loss ('channel-mean') and a backbone ('edges').
 
 Keep this module light: styletool imports it for every command, including
-`styletool --help`, so it must not import torch. The method class lives in
-another module and is named by a "module:attribute" string.
+`styletool --help`, so it must not import torch. The classes live in other
+modules and are named by "module:attribute" strings.
 """
 
-from styletool import MethodSpec, hookimpl
+from styletool import BackboneSpec, LossSpec, MethodSpec, hookimpl
 
 
 @hookimpl
@@ -17,5 +17,31 @@ def register_methods(register):
             load="styletool_posterize.method:PosterizeMethod",
             options="styletool_posterize.options:PosterizeOptions",
             capabilities={"stylize"},
+        )
+    )
+
+
+@hookimpl
+def register_losses(register):
+    register(
+        LossSpec(
+            name="channel-mean",
+            summary="Example plugin: style as each channel's mean (colour and overall activity only)",
+            load="styletool_posterize.loss:ChannelMeanLoss",
+            role="style",
+        )
+    )
+
+
+@hookimpl
+def register_backbones(register):
+    register(
+        BackboneSpec(
+            name="edges",
+            summary="Example plugin: two fixed layers of oriented edge filters, no weights file",
+            load="styletool_posterize.backbone:edges_backbone",
+            weight_source="built in (fixed filters)",
+            weights_available=lambda: True,
+            layers=("conv1", "relu1", "pool1", "conv2", "relu2"),
         )
     )
