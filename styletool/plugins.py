@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -98,16 +97,6 @@ class PluginManager:
                 self._fail(record, f"failed to load: {describe(exc, with_type=True)}")
                 continue
             self._register(module, record)
-
-    def add_plugin(self, module: ModuleType | Any, *, name: str, distribution: str = "") -> PluginRecord:
-        """Register an in-process plugin object (used by tests and embedding code)."""
-        record = PluginRecord(name=name, distribution=distribution, module=getattr(module, "__name__", repr(module)))
-        self.records[name] = record
-        if name in disabled_plugins():
-            record.status = "blocked"
-        else:
-            self._register(module, record)
-        return record
 
     def _register(self, module: Any, record: PluginRecord) -> None:
         try:

@@ -142,16 +142,13 @@ def stylize_video(
     frames: FrameRange = FrameRange(),
     size: int | None = None,
     progress: ProgressCallback = ignore_progress,
-    on_cut: Callable[[], None] | None = None,
     steady: StillRegionBlend | None = None,
 ) -> VideoResult:
     """Stylize ``source`` into ``destination`` with ``run`` (``[N, 3, H, W]`` frames in [0, 1] -> same shape).
 
-    Frames go through ``run`` ``batch_size`` at a time, in order (temporal
-    smoothing relies on it). ``on_cut`` is called before the first frame of
-    each new shot (a hard cut between consecutive frames), with the frames
-    before the cut already through ``run``. ``steady`` post-processes the
-    stylized frames, in order (and is reset at cuts too).
+    Frames go through ``run`` ``batch_size`` at a time, in order. ``steady``
+    (temporal smoothing) post-processes the stylized frames, in order, and
+    forgets the past at each hard cut to a new shot.
     """
     from styletool.metrics import FlickerMeter
 
@@ -174,7 +171,7 @@ def stylize_video(
                     out,
                     run,
                     flicker=FlickerMeter(),
-                    on_cut=_both(on_cut, steady),
+                    on_cut=None if steady is None else steady.reset,
                     steady=steady,
                     device=device,
                     batch_size=batch_size,
@@ -195,18 +192,6 @@ def stylize_video(
         except (av.FFmpegError, OSError) as exc:  # reading errors were turned into StyletoolError inside
             raise StyletoolError(f"cannot write video: {describe(exc)}", where=destination) from None
     return VideoResult(frames=job.written, seconds=time.perf_counter() - started, flicker=job.flicker.value)
-
-
-def _both(on_cut: Callable[[], None] | None, steady: StillRegionBlend | None) -> Callable[[], None] | None:
-    if steady is None:
-        return on_cut
-
-    def reset() -> None:
-        steady.reset()
-        if on_cut is not None:
-            on_cut()
-
-    return reset
 
 
 class StillRegionBlend:
@@ -408,7 +393,7 @@ class _Job:
         pieces = []
         for start, stop, new_shot in self._shots(content):
             if new_shot:
-                self.on_cut()  # a new shot: its statistics owe nothing to the last one's
+                self.on_cut()  # a new shot owes nothing to the last one
             piece = self.run_network(content[start:stop]).float().clamp(0, 1)
             pieces.append(piece if self.steady is None else self.steady(content[start:stop], piece))
         styled = torch.cat(pieces)

@@ -84,7 +84,6 @@ def test_styles_by_index_or_name_and_a_mix_between_two(trained):
 
 def test_int8_reaches_every_network_of_a_mix(trained):
     from styletool.nn.int8 import int8_unavailable
-    from styletool.nn.temporal import smoothable_layers
 
     if int8_unavailable(torch.device("cpu")):
         pytest.skip("this PyTorch has no oneDNN integer convolutions")
@@ -94,7 +93,7 @@ def test_int8_reaches_every_network_of_a_mix(trained):
     )
     request = StylizeRequest(options=opts, model=path)
     prepared = method.prepare(request)
-    layers = smoothable_layers(prepared)
+    layers = [module for network in prepared.networks for module in network.modules() if hasattr(module, "int8")]
     assert layers and sum(layer.int8 is not None for layer in layers) == 13  # encoder and residual blocks
     photo = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(9))
     exact = stylize(method, path, photo, style_mix="red=1,blue=1")

@@ -15,7 +15,6 @@ import torch.nn.functional as F
 
 from styletool import for_inference, save_model
 from styletool.metrics import FlickerMeter, flicker
-from styletool.nn.temporal import temporal_smoothing
 from styletool.video import FrameRange, StillRegionBlend, stylize_video
 
 from networks import trained_like
@@ -195,21 +194,6 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(cli, tmp_pat
     assert read_clip(clip_file)[0].shape[0] == FRAMES  # the input is untouched
 
 
-def smoothed_frames(fast, clip: torch.Tensor, strength: float, batch: int = 4) -> torch.Tensor:
-    with torch.no_grad(), temporal_smoothing([fast], strength):
-        return torch.cat([fast(clip[i : i + batch]) for i in range(0, len(clip), batch)]).clamp(0, 1)
-
-
-def test_smoothing_zero_changes_nothing_and_the_batch_size_does_not_matter():
-    clip = moving_pattern()
-    fast = for_inference(trained_like())
-    assert torch.equal(smoothed_frames(fast, clip, 0.0, batch=len(clip)), network_frames(clip))
-    # Smoothing is causal and carried across batches: batches of 4 give what one batch of 24 gives.
-    assert torch.allclose(smoothed_frames(fast, clip, 0.9, batch=24), smoothed_frames(fast, clip, 0.9), atol=1e-5)
-    # The carried statistics are dropped when the block ends: the next video starts afresh.
-    assert torch.equal(smoothed_frames(fast, clip[8:12], 0.9), smoothed_frames(fast, clip[8:12], 0.9))
-
-
 def test_still_region_blend_steadies_what_stands_still_and_leaves_what_moves():
     clip = moving_pattern(noise=0.02)
     plain = network_frames(clip)
@@ -226,20 +210,13 @@ def test_still_region_blend_steadies_what_stands_still_and_leaves_what_moves():
 @pytest.mark.slow
 @pytest.mark.xdist_group("starry_johnson")
 def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johnson, tmp_path):
-    """A moving pattern with noise through the real starry_night model: plain, and each --smoothing-method at 0.9.
+    """A moving pattern with noise through the real starry_night model: plain, and with --temporal-smoothing 0.9.
 
-    Measured: flicker 2.43 plain, 2.41 statistics alone (2.64 and 2.64 on another machine, 2.39 and 2.43 on
-    a third: no real help with this model, a percent or two either way), 0.99 still-region blending, 1.01
-    both. A more natural clip's figures: docs/video.md.
+    Measured: flicker 2.43 plain, 0.99 smoothed. A more natural clip's figures: docs/video.md.
     """
     clip_file = write_clip(tmp_path / "clip.mp4", moving_pattern(noise=0.01))
     figures = {}
-    for label, extra in {
-        "plain": [],
-        "stats": ["--smoothing-method", "stats"],
-        "still": ["--smoothing-method", "still"],
-        "both": [],
-    }.items():
+    for label in ("plain", "smoothed"):
         smoothing = [] if label == "plain" else ["--temporal-smoothing", "0.9"]
         run = subprocess.run(
             [
@@ -257,7 +234,6 @@ def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johns
                 str(tmp_path / f"{label}.mp4"),
                 "--json",
                 *smoothing,
-                *extra,
             ],
             capture_output=True,
             text=True,
@@ -265,9 +241,7 @@ def test_temporal_smoothing_lowers_the_flicker_of_a_trained_network(starry_johns
         assert run.returncode == 0, run.stderr
         figures[label] = json.loads(run.stdout)["flicker"]
     print("flicker:", figures)
-    assert figures["both"] < 0.7 * figures["plain"], figures
-    assert figures["still"] < 0.7 * figures["plain"], figures
-    assert figures["stats"] <= 1.05 * figures["plain"], figures  # no help here, but no real harm either
+    assert figures["smoothed"] < 0.7 * figures["plain"], figures
 
 
 def test_flicker_meter_fed_in_batches_equals_the_whole_clip():
@@ -334,19 +308,6 @@ def test_options_that_only_apply_to_videos_are_refused_for_photos(cli, tmp_path,
         "0.5",
     )
     assert result.code == 2 and "apply to videos" in result.err
-    result = cli(
-        "stylize",
-        str(photo),
-        "--method",
-        "johnson",
-        "--model",
-        str(model),
-        "-o",
-        str(tmp_path / "o.png"),
-        "--smoothing-method",
-        "flow",
-    )
-    assert result.code == 2 and "--smoothing-method must be one of both, stats, still" in result.err
 
 
 def test_a_grid_per_photo_cannot_be_a_video(cli, tmp_path, clip_file):
@@ -382,33 +343,26 @@ def test_stylize_video_runs_frames_in_order_in_batches(tmp_path, clip_file):
 
 
 def test_smoothing_starts_afresh_at_a_cut(tmp_path):
-    """Frames after a hard cut are stylized as if the new shot were its own video: no colours carried over."""
+    """Frames after a hard cut are smoothed as if the new shot were its own video: nothing carried over."""
     first, second = moving_pattern(10), moving_pattern(10, seed=5).flip(-1) * 0.6
     clip_file = write_clip(tmp_path / "cut.mp4", torch.cat([first, second]), audio=False)
-    decoded, _ = read_clip(clip_file)
     fast = for_inference(trained_like())
 
-    def smoothed(frames, **kwargs):
-        with torch.no_grad(), temporal_smoothing([fast], 0.9) as forget:
-            result = stylize_video(
+    def smoothed(frames):
+        with torch.no_grad():
+            stylize_video(
                 frames,
                 tmp_path / "out.mp4",
                 lambda x: fast(x),
                 device=torch.device("cpu"),
                 batch_size=4,
-                on_cut=forget,
-                **kwargs,
+                steady=StillRegionBlend(0.9),
             )
-        return result
+        return read_clip(tmp_path / "out.mp4")[0]
 
-    smoothed(clip_file)
-    whole, _ = read_clip(tmp_path / "out.mp4")
-    smoothed(write_clip(tmp_path / "second.mp4", second, audio=False))
-    alone, _ = read_clip(tmp_path / "out.mp4")
+    whole = smoothed(clip_file)
+    alone = smoothed(write_clip(tmp_path / "second.mp4", second, audio=False))
     assert difference(whole[10:], alone) < 0.01  # the second shot as if it had been alone
-    with torch.no_grad(), temporal_smoothing([fast], 0.9):
-        carried = torch.cat([fast(decoded[i : i + 4]) for i in range(0, 20, 4)]).clamp(0, 1)
-    assert difference(carried[10], alone[0]) > 0.02  # without the reset its first frames would differ
 
 
 def _colour_bars(frames: int = 8) -> torch.Tensor:

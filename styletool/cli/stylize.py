@@ -26,7 +26,6 @@ from styletool.plugins import get_registry
 from styletool.shipped import model_for
 
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
-SMOOTHING_METHODS = ("both", "stats", "still")
 GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
 HELP = """Stylize photos with a painting's style.
@@ -136,12 +135,7 @@ def install(app: typer.Typer) -> None:
             "--temporal-smoothing",
             min=0.0,
             max=0.99,
-            help="Videos: how much of the past each frame keeps, against flicker (0 off, 0.8 steady); see --smoothing-method.",
-        ),
-        smoothing_method: str = typer.Option(
-            "both",
-            "--smoothing-method",
-            help="Videos: 'stats' averages the network's normalization statistics over frames, 'still' blends the output where the picture stands still, 'both' does both.",
+            help="Videos, against flicker: where the picture stands still, how much of the previous output frame each frame keeps (0 off, 0.8 steady; docs/video.md).",
         ),
         preview: bool = typer.Option(False, "--preview", help=PREVIEW_HELP),
         port: int = typer.Option(0, "--port", help=PORT_HELP),
@@ -175,7 +169,6 @@ def install(app: typer.Typer) -> None:
             registry=registry,
             frames=frames,
             smoothing=temporal_smoothing,
-            smoothing_method=smoothing_method,
             options=options,
         )
         _run(
@@ -201,21 +194,16 @@ def install(app: typer.Typer) -> None:
 
 @dataclass
 class _VideoSettings:
-    """--frames, --temporal-smoothing and --smoothing-method, checked."""
+    """--frames and --temporal-smoothing, checked."""
 
     frames: Any = None
     smoothing: float = 0.0
-    method: str = "both"
 
 
-def _video_settings(
-    inputs, *, method, spec, registry, frames, smoothing, smoothing_method="both", options
-) -> _VideoSettings:
+def _video_settings(inputs, *, method, spec, registry, frames, smoothing, options) -> _VideoSettings:
     """Check, before any model loads, that the method and options can stylize the videos among ``inputs``."""
     from styletool.video import FrameRange, is_video, require_av
 
-    if smoothing_method not in SMOOTHING_METHODS:
-        raise UsageError(f"--smoothing-method must be one of {', '.join(SMOOTHING_METHODS)}, not '{smoothing_method}'")
     if not any(is_video(path) for path in inputs):
         if frames is not None or smoothing:
             raise UsageError("--frames and --temporal-smoothing apply to videos, and no input is a video")
@@ -224,13 +212,8 @@ def _video_settings(
         can = ", ".join(registry.methods_that_can("video")) or "none installed"
         # Gatys, for one, optimizes every picture for minutes: hours for a few seconds of video.
         raise UsageError(f"method '{method}' cannot stylize video at a useful speed; methods that can: {can}")
-    if smoothing and smoothing_method != "still" and getattr(options, "compile", False):
-        raise UsageError(
-            "--temporal-smoothing with --smoothing-method stats or both runs the network eagerly; "
-            "drop --compile (or use --smoothing-method still)"
-        )
     require_av()
-    return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing, method=smoothing_method)
+    return _VideoSettings(frames=FrameRange.parse(frames), smoothing=smoothing)
 
 
 @dataclass
@@ -490,24 +473,14 @@ def _stylize_group(
 
 def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, size, batch, fail_fast, total) -> None:
     """Stylize one video, ``batch`` frames at a time, and report it like a photo (with its frame count and flicker)."""
-    from styletool.nn.temporal import smoothable_layers, temporal_smoothing
     from styletool.video import StillRegionBlend, stylize_video
 
     def run(frames):
         return stylizer.stylize(frames, request, prepared)
 
     try:
-        # "both" smooths statistics where the method has instance-normalized networks; "stats" insists on it.
-        stats = (
-            video.smoothing
-            if video.method == "stats" or (video.method == "both" and smoothable_layers(prepared))
-            else 0.0
-        )
-        steady = StillRegionBlend(video.smoothing) if video.smoothing and video.method != "stats" else None
-        with (
-            temporal_smoothing(prepared, stats, method=stylizer.name) as forget,
-            progress_bar(job.path.name, quiet=state.options.quiet) as bar,
-        ):
+        steady = StillRegionBlend(video.smoothing) if video.smoothing else None
+        with progress_bar(job.path.name, quiet=state.options.quiet) as bar:
             result = stylize_video(
                 job.path,
                 job.out,
@@ -517,7 +490,6 @@ def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, 
                 frames=video.frames,
                 size=size,
                 progress=bar,
-                on_cut=forget,
                 steady=steady,
             )
     except StyletoolError as exc:

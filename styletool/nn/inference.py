@@ -66,10 +66,6 @@ class _FastLayer(nn.Module):
         # Tiled stylizing (styletool.nn.tiling) normalizes every tile with statistics of the whole
         # image, folded into a per-channel scale and shift.
         self.frozen: tuple[Tensor, Tensor] | None = None
-        # Video (styletool.nn.temporal): each frame's statistics are blended with the previous frames'
-        # (an exponential moving average carried across batches), so consecutive frames agree.
-        self.smoothing = 0.0
-        self.carried: tuple[Tensor, Tensor] | None = None
 
     def convolve(self, x: Tensor) -> Tensor:
         if self.upsample:
@@ -82,31 +78,16 @@ class _FastLayer(nn.Module):
         if self.frozen is not None:
             scale, shift = self.frozen
             x = x.mul_(scale[:, None, None]).add_(shift[:, None, None])
-        elif self.smoothing > 0 or (x.device.type == "cpu" and not torch.compiler.is_compiling()):
+        elif x.device.type == "cpu" and not torch.compiler.is_compiling():
             # On the CPU PyTorch's own instance norm computes its statistics in a slow single pass
             # (torch.compile generates its own code for it, which is fast).
             mean, var = (moment.flatten(1) for moment in channel_moments(x))
-            if self.smoothing > 0:
-                mean, var = self._smoothed_moments(mean, var)
             scale = self.scale.float() * torch.rsqrt(var + self.eps)
             shift = self.shift.float() - mean * scale
             x = x.mul_(scale[:, :, None, None].to(x.dtype)).add_(shift[:, :, None, None].to(x.dtype))
         else:
             x = F.instance_norm(x, weight=self.scale, bias=self.shift, eps=self.eps)
         return x.relu_() if self.relu else x
-
-    def _smoothed_moments(self, mean: Tensor, var: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-frame statistics ``[N, C]`` averaged with this and earlier frames', in order."""
-        keep = self.smoothing
-        means, variances = [], []
-        for frame_mean, frame_var in zip(mean, var):
-            if self.carried is not None and self.carried[0].shape == frame_mean.shape:
-                frame_mean = keep * self.carried[0] + (1 - keep) * frame_mean
-                frame_var = keep * self.carried[1] + (1 - keep) * frame_var
-            self.carried = (frame_mean, frame_var)
-            means.append(frame_mean)
-            variances.append(frame_var)
-        return torch.stack(means), torch.stack(variances)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.normalize(self.convolve(x))
