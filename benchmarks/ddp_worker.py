@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from styletool import Runtime, TrainRequest, TrainSettings, load_image
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 
 def main(out: Path, device: str, steps: int, image_size: int, batch_size: int) -> None:

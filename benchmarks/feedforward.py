@@ -19,8 +19,8 @@ import torch
 
 from benchmarks.measure import best_of_interleaved, mb, peak_memory
 from styletool import StylizeRequest, TransformerNet, load_image, resize_longest, save_model
-from styletool.metrics import psnr
 from styletool.nn.int8 import int8_unavailable
+from styletool.perceptual.metrics import psnr
 
 CONTENT = "../shared/images/content/chicago.jpg"
 LIGHT_PHOTO = "../shared/images/content/tubingen.jpg"

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from benchmarks.measure import mb, peak_memory
 from styletool import StylizeRequest, load_image, resize_longest
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 CONTENT = "../shared/images/content/tubingen.jpg"
 STYLE = "../shared/images/style/starry_night.jpg"

@@ -18,8 +18,8 @@ import torch
 
 from benchmarks.measure import sync
 from styletool import AdaptRequest, PerceptualLoss, TrainRequest, TrainSettings, TransformerNet, load_image
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 CONTENT = "../shared/images/content"
 STYLES = ["starry_night", "the_scream", "mondrian", "shipwreck"]

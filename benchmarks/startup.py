@@ -26,7 +26,7 @@ PHOTO = "../shared/images/content/tubingen.jpg"
 
 def _model(folder: Path) -> tuple[str, list[str]]:
     """The shipped cin model when there is one, else a light cin network with random weights (same cost)."""
-    from styletool.shipped import default_model
+    from styletool.io.shipped import default_model
 
     shipped = default_model("cin")
     if shipped is not None:

@@ -29,8 +29,8 @@ import torch
 
 from benchmarks.measure import mb, peak_memory, sync
 from styletool import PerceptualLoss, Runtime, TrainRequest, TrainSettings, TransformerNet, load_image
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 CONTENT = "../shared/images/content"
 STYLES = ["starry_night", "the_scream", "mondrian"]

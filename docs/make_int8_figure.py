@@ -30,7 +30,7 @@ def main() -> None:
 
     from styletool import load_image, resize_longest, save_image
     from styletool.grid import labelled_grid
-    from styletool.metrics import psnr
+    from styletool.perceptual.metrics import psnr
 
     rows, labels = [], []
     with tempfile.TemporaryDirectory() as folder:

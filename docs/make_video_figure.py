@@ -75,7 +75,7 @@ def main() -> None:
 
     from styletool import save_image
     from styletool.grid import labelled_grid
-    from styletool.metrics import flicker
+    from styletool.perceptual.metrics import flicker
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)

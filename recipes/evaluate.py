@@ -23,9 +23,9 @@ import torch
 
 from styletool import Runtime, load_image, luminance_ssim, resize_longest, save_image
 from styletool.grid import labelled_grid
-from styletool.metrics import style_distance
-from styletool.modelfile import read_metadata
-from styletool.shipped import resolve_model
+from styletool.io.modelfile import read_metadata
+from styletool.io.shipped import resolve_model
+from styletool.perceptual.metrics import style_distance
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHOTOS = ["tubingen", "chicago", "golden_gate", "hoovertowernight"]

@@ -38,8 +38,8 @@ from styletool import (
     save_model,
 )
 from styletool.grid import labelled_grid
-from styletool.metrics import style_distance
-from styletool.shipped import resolve_model
+from styletool.io.shipped import resolve_model
+from styletool.perceptual.metrics import style_distance
 from styletool_metastyle.options import MetaStyleAdaptOptions
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -15,9 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
-from styletool.cache import file_digest
-from styletool.modelfile import load_model, save_model
-from styletool.shipped import MANIFEST, SHIPPED_DIR
+from styletool.io.cache import file_digest
+from styletool.io.modelfile import load_model, save_model
+from styletool.io.shipped import MANIFEST, SHIPPED_DIR
 
 
 def main() -> None:

@@ -19,29 +19,28 @@ from styletool.errors import (
     WeightsNotFoundError,
     describe,
 )
-from styletool.hookspecs import hookimpl
-from styletool.options import blend_weights, option
-from styletool.perceptual_options import FeedForwardOptions, PerceptualOptions
-from styletool.specs import BackboneSpec, LossSpec, MethodSpec
-
-__version__ = "0.1.0"
+from styletool.framework.hookspecs import hookimpl
+from styletool.framework.options import blend_weights, option
+from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
+from styletool.perceptual.options import FeedForwardOptions, PerceptualOptions
+from styletool.version import __version__
 
 # name -> module that defines it; imported lazily by __getattr__.
 _LAZY = {
-    "Runtime": "styletool.runtime",
-    "Backbone": "styletool.backbones",
-    "IMAGENET_MEAN": "styletool.backbones",
-    "IMAGENET_STD": "styletool.backbones",
-    "check_backbone_options": "styletool.backbones",
-    "FeatureLoss": "styletool.losses",
-    "ImageLoss": "styletool.losses",
-    "at_least_fp32": "styletool.losses",
-    "gram_matrix": "styletool.losses",
-    "mean_std": "styletool.losses",
-    "Method": "styletool.methods",
-    "StylizeRequest": "styletool.methods",
-    "TrainRequest": "styletool.methods",
-    "AdaptRequest": "styletool.methods",
+    "Runtime": "styletool.framework.runtime",
+    "Backbone": "styletool.perceptual.backbones",
+    "IMAGENET_MEAN": "styletool.perceptual.backbones",
+    "IMAGENET_STD": "styletool.perceptual.backbones",
+    "check_backbone_options": "styletool.perceptual.backbones",
+    "FeatureLoss": "styletool.perceptual.losses",
+    "ImageLoss": "styletool.perceptual.losses",
+    "at_least_fp32": "styletool.perceptual.losses",
+    "gram_matrix": "styletool.perceptual.losses",
+    "mean_std": "styletool.perceptual.losses",
+    "Method": "styletool.framework.methods",
+    "StylizeRequest": "styletool.framework.methods",
+    "TrainRequest": "styletool.framework.methods",
+    "AdaptRequest": "styletool.framework.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
@@ -50,8 +49,8 @@ _LAZY = {
     "run_network": "styletool.nn.tiling",
     "stylize_tiled": "styletool.nn.tiling",
     "available_memory": "styletool.nn.tiling",
-    "PerceptualLoss": "styletool.perceptual",
-    "PerceptualWeights": "styletool.perceptual",
+    "PerceptualLoss": "styletool.perceptual.loss",
+    "PerceptualWeights": "styletool.perceptual.loss",
     "TrainSettings": "styletool.training",
     "run_training": "styletool.training",
     "TrainResult": "styletool.training",
@@ -59,23 +58,23 @@ _LAZY = {
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
     "loader_workers": "styletool.training",
-    "save_model": "styletool.modelfile",
-    "load_model": "styletool.modelfile",
-    "ModelFileError": "styletool.modelfile",
-    "preserve_colors": "styletool.color",
+    "save_model": "styletool.io.modelfile",
+    "load_model": "styletool.io.modelfile",
+    "ModelFileError": "styletool.io.modelfile",
+    "preserve_colors": "styletool.perceptual.color",
     "contact_sheet": "styletool.grid",
     "labelled_grid": "styletool.grid",
-    "cache_dir": "styletool.cache",
-    "file_digest": "styletool.cache",
+    "cache_dir": "styletool.io.cache",
+    "file_digest": "styletool.io.cache",
     "Progress": "styletool.events",
     "ignore_progress": "styletool.events",
-    "Image": "styletool.images",
-    "load_image": "styletool.images",
-    "save_image": "styletool.images",
-    "resize_longest": "styletool.images",
-    "match_color": "styletool.color",
-    "transfer_luminance": "styletool.color",
-    "luminance_ssim": "styletool.metrics",
+    "Image": "styletool.io.images",
+    "load_image": "styletool.io.images",
+    "save_image": "styletool.io.images",
+    "resize_longest": "styletool.io.images",
+    "match_color": "styletool.perceptual.color",
+    "transfer_luminance": "styletool.perceptual.color",
+    "luminance_ssim": "styletool.perceptual.metrics",
 }
 
 __all__ = [
@@ -113,21 +112,21 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
-    from styletool.cache import cache_dir, file_digest
-    from styletool.color import match_color, preserve_colors, transfer_luminance
     from styletool.events import Progress, ignore_progress
+    from styletool.framework.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
+    from styletool.framework.runtime import Runtime
     from styletool.grid import contact_sheet, labelled_grid
-    from styletool.images import Image, load_image, resize_longest, save_image
-    from styletool.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
-    from styletool.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
-    from styletool.metrics import luminance_ssim
-    from styletool.modelfile import ModelFileError, load_model, save_model
+    from styletool.io.cache import cache_dir, file_digest
+    from styletool.io.images import Image, load_image, resize_longest, save_image
+    from styletool.io.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.tiling import available_memory, run_network, stylize_tiled
     from styletool.nn.transformer import TransformerNet, load_transformer, transformer_metadata
-    from styletool.perceptual import PerceptualLoss, PerceptualWeights
-    from styletool.runtime import Runtime
+    from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
+    from styletool.perceptual.color import match_color, preserve_colors, transfer_luminance
+    from styletool.perceptual.loss import PerceptualLoss, PerceptualWeights
+    from styletool.perceptual.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
+    from styletool.perceptual.metrics import luminance_ssim
     from styletool.training import (
         BasicTask,
         PhotoFolder,

@@ -38,7 +38,7 @@ LABEL_HEIGHT = 22
 
 def fit_in_cell(image: Tensor, cell: int, *, background: float = 1.0) -> Tensor:
     """``image`` scaled so its longest side is ``cell`` px, centred on a ``cell`` x ``cell`` square."""
-    from styletool.images import resize_longest
+    from styletool.io.images import resize_longest
 
     resized = resize_longest(image.float(), cell)
     size = resized.shape[-2:]

@@ -40,9 +40,9 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from torch import Tensor, nn
 
-from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
+from styletool.io.atomic import replacing
 
 LR_SCHEDULES = ("constant", "cosine", "step")
 CHECKPOINT_FORMAT = 1
@@ -628,7 +628,7 @@ class Trainer:
                 writer.close()
         output = None
         if self.dist.main:
-            from styletool.modelfile import save_model
+            from styletool.io.modelfile import save_model
 
             tensors, metadata = self.task.model_file()
             precision = str(self.precision or torch.float32).removeprefix("torch.")

@@ -31,9 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
+from styletool.io.atomic import replacing
 
 if TYPE_CHECKING:
     import torch
@@ -118,7 +118,7 @@ def check_video_output(path: Path, *, source: Path) -> None:
             f"a video's output must be a video file ({', '.join(_CONTAINERS)}), not '{path.suffix or path.name}'",
             where=path,
         )
-    from styletool.images import check_destination  # here: listing commands import this module without torch
+    from styletool.io.images import check_destination  # here: listing commands import this module without torch
 
     check_destination(path, inputs=[source], error=UsageError)
 
@@ -126,7 +126,7 @@ def check_video_output(path: Path, *, source: Path) -> None:
 def _even_size(width: int, height: int, size: int | None) -> tuple[int, int]:
     """Frame size for the encoder: the longest side scaled to ``size`` if given, both sides even (yuv420p)."""
     if size is not None:
-        from styletool.images import longest_side_shape
+        from styletool.io.images import longest_side_shape
 
         height, width = longest_side_shape(height, width, size)
     return max(2, width - width % 2), max(2, height - height % 2)
@@ -150,7 +150,7 @@ def stylize_video(
     (temporal smoothing) post-processes the stylized frames, in order, and
     forgets the past at each hard cut to a new shot.
     """
-    from styletool.metrics import FlickerMeter
+    from styletool.perceptual.metrics import FlickerMeter
 
     av = require_av()
     container, codec, codec_options, audio_codec = _CONTAINERS[destination.suffix.lower()]

@@ -18,7 +18,7 @@ from types import ModuleType, SimpleNamespace
 import pytest
 
 from styletool.cli import main
-from styletool.plugins import reset_plugin_manager
+from styletool.framework.plugins import reset_plugin_manager
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -44,8 +44,8 @@ def starry_johnson(tmp_path_factory):
     import shutil
 
     from styletool import Runtime, TrainRequest, TrainSettings, load_image
-    from styletool.options import make_options
-    from styletool.specs import resolve
+    from styletool.framework.options import make_options
+    from styletool.framework.specs import resolve
 
     held_out = "golden_gate"
     painting = shared_file("images", "style", "starry_night.jpg")

@@ -11,8 +11,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from styletool import TrainRequest, TrainSettings
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 from tiny_backbone import tiny_runtime
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from styletool import TransformerNet, save_image, save_model
-from styletool.atomic import replacing
+from styletool.io.atomic import replacing
 from styletool.training import save_checkpoint
 
 

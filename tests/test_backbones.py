@@ -14,11 +14,11 @@ import torch
 import torchvision
 from torch import nn
 
-from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, set_padding, set_pooling
-from styletool.backbones import check_backbone_options as validate
-from styletool.cache import file_digest
 from styletool.errors import UnknownNameError, UsageError, WeightsNotFoundError
-from styletool.specs import resolve
+from styletool.framework.specs import resolve
+from styletool.io.cache import file_digest
+from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, set_padding, set_pooling
+from styletool.perceptual.backbones import check_backbone_options as validate
 from styletool_backbones import SQUEEZENET1_1_LAYERS, VGG16_LAYERS, VGG19_LAYERS, register_backbones
 from styletool_backbones import weights as bw
 from styletool_backbones.squeezenet import squeezenet1_1

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from PIL import Image as PILImage
 
 from styletool import TransformerNet, UsageError, load_image, save_model
-from styletool.modelfile import FORMAT_VERSION
-from styletool.options import parse_options
-from styletool.specs import resolve
+from styletool.framework.options import parse_options
+from styletool.framework.specs import resolve
+from styletool.io.modelfile import FORMAT_VERSION
 
 
 @pytest.fixture
@@ -345,7 +345,7 @@ _WORDS = st.lists(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=_WORDS)
 def test_option_parsing_raises_only_usage_errors(words):
-    from styletool.plugins import get_registry
+    from styletool.framework.plugins import get_registry
 
     for name in ("gatys", "johnson", "cin", "metastyle"):
         spec = get_registry().method(name)

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from styletool import StylizeRequest, TrainRequest, TrainSettings, UsageError, load_image, load_model
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 from conftest import shared_file
 from tiny_backbone import tiny_runtime

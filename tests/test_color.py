@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from styletool import luminance_ssim, match_color, transfer_luminance
-from styletool.color import rgb_to_ycbcr, ycbcr_to_rgb
+from styletool.perceptual.color import rgb_to_ycbcr, ycbcr_to_rgb
 
 
 def test_ycbcr_round_trip_and_known_values():

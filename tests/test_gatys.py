@@ -7,8 +7,8 @@ import torch
 from PIL import Image as PILImage
 
 from styletool import Runtime, StylizeRequest, UnknownNameError, UsageError, load_image, luminance_ssim
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 from conftest import shared_file
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from styletool import StylizeRequest, UsageError, save_image
-from styletool.color import rgb_to_ycbcr
-from styletool.losses import gram_matrix
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
+from styletool.perceptual.color import rgb_to_ycbcr
+from styletool.perceptual.losses import gram_matrix
 from styletool_losses.terms import total_variation
 
 from tiny_backbone import tiny_runtime
@@ -277,7 +277,7 @@ def test_running_out_of_memory_mid_run_says_what_to_do_or_retries_smaller(runtim
 
 def test_cli_out_of_memory_is_one_line_and_writes_nothing(cli, tmp_path, monkeypatch):
     import styletool_gatys.method as gatys_method
-    from styletool.plugins import get_registry
+    from styletool.framework.plugins import get_registry
 
     monkeypatch.setitem(get_registry().backbones, "tiny-random", tiny_runtime().registry.backbones["tiny-random"])
     photo = tmp_path / "photo.png"

@@ -1,4 +1,4 @@
-"""Tests for styletool.images: reading, writing, resizing and output-path checks."""
+"""Tests for styletool.io.images: reading, writing, resizing and output-path checks."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from PIL import ImageCms, ImageOps, JpegImagePlugin
 
 from styletool.errors import ImageError
-from styletool.images import (
+from styletool.io.images import (
     DEFAULT_MAX_PIXELS,
     WRITE_FORMATS,
     Image,

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from styletool import UsageError, for_inference
-from styletool.metrics import psnr
 from styletool.nn.int8 import Int8Conv2d, int8_unavailable
 from styletool.nn.kernels import pad2d
+from styletool.perceptual.metrics import psnr
 
 from networks import trained_like
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from styletool.losses import FeatureLoss, gram_matrix, mean_std
+from styletool.perceptual.losses import FeatureLoss, gram_matrix, mean_std
 from styletool_losses.terms import (
     ContentLoss,
     GramLoss,
@@ -343,7 +343,7 @@ for spec in specs:
         ("histogram", "style"),
         ("tv", "image"),
     ]
-    from styletool.specs import resolve
+    from styletool.framework.specs import resolve
 
     classes = [resolve(load) for _, _, load in rows]
     assert classes == [ContentLoss, GramLoss, MeanStdLoss, HistogramLoss, TotalVariationLoss]

@@ -24,8 +24,8 @@ from styletool import (
     save_image,
     save_model,
 )
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 from styletool_metastyle.meta import adapt_weights, fast_weight_names, query_loss
 
 from conftest import IMAGES, shared_file

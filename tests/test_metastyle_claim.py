@@ -19,8 +19,8 @@ from styletool import (
     resize_longest,
     save_model,
 )
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 
 from conftest import IMAGES, shared_file
 

@@ -8,8 +8,9 @@ import json
 import pytest
 import torch
 
-from styletool import TransformerNet, UsageError, load_image, save_image, shipped
-from styletool.modelfile import save_model
+from styletool import TransformerNet, UsageError, load_image, save_image
+from styletool.io import shipped
+from styletool.io.modelfile import save_model
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from styletool.modelfile import FORMAT_VERSION, ModelFileError, load_model, read_metadata, save_model
+from styletool.io.modelfile import FORMAT_VERSION, ModelFileError, load_model, read_metadata, save_model
 
 
 def _save(path, **meta):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from styletool import UsageError, option
-from styletool.options import make_options, option_infos, parse_options
+from styletool.framework.options import make_options, option_infos, parse_options
 
 
 @dataclass

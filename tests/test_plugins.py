@@ -10,7 +10,7 @@ import sys
 from PIL import Image as PILImage
 
 from styletool import LossSpec, MethodSpec, hookimpl
-from styletool.plugins import get_plugin_manager
+from styletool.framework.plugins import get_plugin_manager
 
 from conftest import make_module
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from styletool import DeviceError, Runtime, UnknownNameError, UsageError
-from styletool.runtime import resolve_device
+from styletool.framework.runtime import resolve_device
 
 
 def test_auto_and_cpu_resolve():

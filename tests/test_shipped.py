@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from styletool import Runtime, StylizeRequest, load_image, luminance_ssim, resize_longest
-from styletool.metrics import style_distance
-from styletool.modelfile import read_metadata
-from styletool.shipped import MANIFEST, default_model, shipped_models
+from styletool.io.modelfile import read_metadata
+from styletool.io.shipped import MANIFEST, default_model, shipped_models
+from styletool.perceptual.metrics import style_distance
 
 from conftest import REPO, shared_file
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from styletool import PerceptualLoss, StylizeRequest, TrainRequest, TrainSettings, TransformerNet, load_model
-from styletool.options import make_options
-from styletool.specs import resolve
+from styletool.framework.options import make_options
+from styletool.framework.specs import resolve
 from styletool.training import PhotoFolder, StepBatches, TrainingError, load_checkpoint
 
 from conftest import shared_file

@@ -93,7 +93,7 @@ def test_light_network_has_a_quarter_of_the_parameters_and_the_same_interface():
 
 def test_model_files_remember_their_architecture(tmp_path):
     from styletool import load_transformer
-    from styletool.modelfile import save_model
+    from styletool.io.modelfile import save_model
 
     net = TransformerNet(architecture="light").eval()
     path = save_model(

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from styletool import Backbone, BackboneSpec, Runtime
-from styletool.backbones import IMAGENET_MEAN, IMAGENET_STD
-from styletool.plugins import get_registry
-from styletool.registry import Registry
+from styletool.framework.plugins import get_registry
+from styletool.framework.registry import Registry
+from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 LAYOUT = [  # (name, in, out) for convs; pools between blocks, like VGG
     ("1_1", 3, 8),

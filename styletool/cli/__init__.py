@@ -15,7 +15,7 @@ from styletool.errors import StyletoolError
 def create_app() -> typer.Typer:
     """Build the CLI: core command groups first, then commands added by plugins."""
     from styletool.cli import adapt, catalog, export, grid, models, plugins_cmd, root, stylize, train
-    from styletool.plugins import get_plugin_manager
+    from styletool.framework.plugins import get_plugin_manager
 
     app = typer.Typer(
         name="styletool",

@@ -11,10 +11,10 @@ from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
-from styletool.options import parse_options
-from styletool.plugins import get_registry
-from styletool.shipped import model_for
-from styletool.specs import resolve
+from styletool.framework.options import parse_options
+from styletool.framework.plugins import get_registry
+from styletool.framework.specs import resolve
+from styletool.io.shipped import model_for
 
 HELP = """Adapt a meta-trained model to a new painting; the result is an ordinary model file.
 
@@ -101,8 +101,8 @@ def install(app: typer.Typer) -> None:
 
 def _run(*, method, options, model, style, output, content_dir, content, json) -> None:
     from styletool.cli.progress import progress_bar
-    from styletool.images import load_image
-    from styletool.methods import AdaptRequest
+    from styletool.framework.methods import AdaptRequest
+    from styletool.io.images import load_image
 
     runtime = state.options.runtime()
     adapter = runtime.method(method)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from styletool.cli.output import print_json, print_table, stdout_console
-from styletool.options import option_infos
-from styletool.plugins import get_registry
-from styletool.specs import CAPABILITIES, resolve
+from styletool.framework.options import option_infos
+from styletool.framework.plugins import get_registry
+from styletool.framework.specs import CAPABILITIES, resolve
 
 
 def method_options_class(spec):

@@ -28,8 +28,8 @@ def install(app: typer.Typer) -> None:
         one-hot picks a style, a row summing to 1 blends), and returns the
         stylized image clamped to [0,1].
         """
-        from styletool.export import export_model
-        from styletool.shipped import resolve_model
+        from styletool.io.shipped import resolve_model
+        from styletool.nn.export import export_model
 
         model = resolve_model(model)
         written = export_model(model, output, fmt=fmt.lower())

@@ -12,8 +12,8 @@ from styletool.cli.batch import expand_inputs
 from styletool.cli.catalog import method_options_class
 from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
-from styletool.options import parse_options
-from styletool.plugins import get_registry
+from styletool.framework.options import parse_options
+from styletool.framework.plugins import get_registry
 
 HELP = """Render a labelled comparison grid.
 
@@ -117,9 +117,9 @@ def install(app: typer.Typer) -> None:
 
 def _render(photos, columns, options, *, output, size, cell, overwrite, runtime) -> None:
     from styletool.cli.stylize import _load_input
+    from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
-    from styletool.images import check_output_path, load_image, save_image
-    from styletool.methods import StylizeRequest
+    from styletool.io.images import check_output_path, load_image, save_image
 
     check_output_path(output, inputs=photos)
     if output.exists() and not overwrite:

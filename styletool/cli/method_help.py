@@ -1,6 +1,6 @@
 """``--help`` that shows the chosen method's own options (``styletool stylize --method cin --help``).
 
-Method options are declared by each method as a dataclass (styletool.options)
+Method options are declared by each method as a dataclass (styletool.framework.options)
 and parsed by click from the words after the command's own options; these
 command classes add them to the help page of ``stylize``, ``train`` and
 ``adapt`` for the method named on the command line.
@@ -41,9 +41,9 @@ def method_options_command(kind: str, *, default_method: str | None = None) -> t
 
 
 def _method_section(kind: str, method: str | None, formatter: click.HelpFormatter) -> None:
-    from styletool.options import click_options
-    from styletool.plugins import get_registry
-    from styletool.specs import resolve
+    from styletool.framework.options import click_options
+    from styletool.framework.plugins import get_registry
+    from styletool.framework.specs import resolve
 
     formatter.write_paragraph()
     if method is None:

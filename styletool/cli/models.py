@@ -23,8 +23,8 @@ def install(app: typer.Typer) -> None:
         """List the shipped models: name, method, styles. Name one with --model NAME, no path needed."""
         if ctx.invoked_subcommand is not None:
             return
-        from styletool.modelfile import read_metadata
-        from styletool.shipped import shipped_models
+        from styletool.io.modelfile import read_metadata
+        from styletool.io.shipped import shipped_models
 
         shipped = shipped_models()
         console = stdout_console()
@@ -66,8 +66,8 @@ def install(app: typer.Typer) -> None:
         json: bool = typer.Option(False, "--json", help="Print the metadata as one JSON object."),
     ) -> None:
         """Print a model file's metadata: method, styles, training settings (reads only the header)."""
-        from styletool.modelfile import read_metadata
-        from styletool.shipped import resolve_model
+        from styletool.io.modelfile import read_metadata
+        from styletool.io.shipped import resolve_model
 
         path = resolve_model(path)
         metadata = read_metadata(path)

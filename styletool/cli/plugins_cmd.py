@@ -8,7 +8,7 @@ import sys
 import typer
 
 from styletool.cli.output import print_json, print_table
-from styletool.plugins import get_plugin_manager
+from styletool.framework.plugins import get_plugin_manager
 
 
 def install(app: typer.Typer) -> None:

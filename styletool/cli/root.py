@@ -9,7 +9,7 @@ from styletool.cli import state
 
 def _version(value: bool) -> None:
     if value:
-        from styletool import __version__
+        from styletool.version import __version__
 
         typer.echo(f"styletool {__version__}")
         raise typer.Exit()

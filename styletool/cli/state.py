@@ -19,7 +19,7 @@ class GlobalOptions:
     debug: bool = False
 
     def runtime(self):
-        from styletool.runtime import Runtime
+        from styletool.framework.runtime import Runtime
 
         return Runtime(device=self.device, precision=self.precision, seed=self.seed)
 

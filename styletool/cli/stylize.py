@@ -21,9 +21,9 @@ from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError, describe
-from styletool.options import option_infos, parse_options
-from styletool.plugins import get_registry
-from styletool.shipped import model_for
+from styletool.framework.options import option_infos, parse_options
+from styletool.framework.plugins import get_registry
+from styletool.io.shipped import model_for
 
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
 GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
@@ -312,8 +312,8 @@ def _run_share(
 ) -> None:
     """Stylize this process's share of ``inputs`` (all of them without torchrun)."""
     from styletool.cli.shard import my_share
-    from styletool.images import check_output_path, load_image, output_format
-    from styletool.methods import StylizeRequest
+    from styletool.framework.methods import StylizeRequest
+    from styletool.io.images import check_output_path, load_image, output_format
     from styletool.video import check_video_output, is_video
 
     stylizer = runtime.method(method)
@@ -436,7 +436,7 @@ def _stylize_group(
     """Stylize same-size photos in one call (one photo for methods that take one), then save each."""
     import torch
 
-    from styletool.images import save_image
+    from styletool.io.images import save_image
 
     label = group[0].path.name if len(group) == 1 else f"{group[0].path.name} (+{len(group) - 1})"
     snapshots = Snapshots(group[0].out, fmt=fmt)
@@ -595,7 +595,7 @@ class _Reporter:
 
 def _load_input(path: Path, *, size: int | None, default_size: int | None):
     """Load a photo at --size, or shrink it to the method's default size (never enlarge)."""
-    from styletool.images import load_image, resize_longest
+    from styletool.io.images import load_image, resize_longest
 
     image = load_image(path, size=size)
     if size is None and default_size is not None and max(image.size) > default_size:
@@ -623,7 +623,7 @@ class Snapshots:
         def handle(event):
             self.last_losses = dict(event.losses)
             if event.image is not None:
-                from styletool.images import save_image
+                from styletool.io.images import save_image
 
                 save_image(event.image, self.path, format=self.fmt)
             report(event)

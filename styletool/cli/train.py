@@ -12,10 +12,10 @@ from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
-from styletool.options import parse_options
-from styletool.plugins import get_registry
-from styletool.shipped import resolve_model
-from styletool.specs import resolve
+from styletool.framework.options import parse_options
+from styletool.framework.plugins import get_registry
+from styletool.framework.specs import resolve
+from styletool.io.shipped import resolve_model
 
 # --preview: the network's picture of a fixed photo every this many steps.
 PREVIEW_EVERY = 5
@@ -166,8 +166,8 @@ def _run(
     preview=(False, "127.0.0.1", 0),
 ) -> None:
     from styletool.cli.progress import progress_bar
-    from styletool.images import load_image
-    from styletool.methods import TrainRequest
+    from styletool.framework.methods import TrainRequest
+    from styletool.io.images import load_image
     from styletool.training import Distributed, TrainSettings
 
     runtime = state.options.runtime()

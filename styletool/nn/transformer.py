@@ -266,7 +266,7 @@ def load_transformer(path, *, method: str | None):
     The number of styles comes from the metadata (none for a single-style
     model); weights that do not fit give a one-line :class:`ModelFileError`.
     """
-    from styletool.modelfile import ModelFileError, load_model
+    from styletool.io.modelfile import ModelFileError, load_model
 
     model = load_model(path, method=method)
     if method is None and not is_transformer_model(model.metadata):
@@ -279,7 +279,7 @@ def network_from(model, *, where, what: str = "the transformer network") -> Tran
 
     Weights are cast to float32: shipped models are stored in float16 to stay small.
     """
-    from styletool.modelfile import ModelFileError
+    from styletool.io.modelfile import ModelFileError
 
     num_styles = model.metadata.get("num_styles")
     architecture = model.metadata.get("architecture", "full")

@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from PIL import ExifTags, UnidentifiedImageError
 from torch import Tensor
 
-from styletool.atomic import write_atomically
 from styletool.errors import ImageError, describe
+from styletool.io.atomic import write_atomically
 
 try:
     from PIL import ImageCms

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from styletool.events import ProgressCallback, ignore_progress
-from styletool.runtime import Runtime
+from styletool.framework.runtime import Runtime
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Hook specifications: what a styletool plugin may implement.
 
 Each collection hook receives a ``register`` callable and calls it once per
-thing it provides, with a spec from :mod:`styletool.specs`.
+thing it provides, with a spec from :mod:`styletool.framework.specs`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from styletool.options import option
+from styletool.framework.options import option
 
 VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
@@ -66,7 +66,7 @@ class PerceptualOptions:
 
     def perceptual_weights(self):
         """These options as :class:`styletool.PerceptualWeights` (imports torch)."""
-        from styletool.perceptual import PerceptualWeights
+        from styletool.perceptual.loss import PerceptualWeights
 
         return PerceptualWeights(
             content_weight=self.content_weight,

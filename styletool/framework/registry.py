@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from styletool.errors import UnknownNameError
-from styletool.specs import BackboneSpec, LossSpec, MethodSpec
+from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
 
 SPEC_TYPES = {"method": MethodSpec, "loss": LossSpec, "backbone": BackboneSpec}
 PLURALS = {"method": "methods", "loss": "losses", "backbone": "backbones"}

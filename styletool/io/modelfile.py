@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from styletool.atomic import replacing
 from styletool.errors import StyletoolError, describe
+from styletool.io.atomic import replacing
 
 FORMAT_VERSION = 1
 HEADER_KEY = "styletool"
@@ -51,7 +51,7 @@ def save_model(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metada
     """Write ``tensors`` and ``metadata`` (must name the method) to ``path`` atomically."""
     from safetensors.torch import save_file
 
-    from styletool import __version__
+    from styletool.version import __version__
 
     path = Path(path)
     if "method" not in metadata:

@@ -7,7 +7,7 @@ regularizes the pixels themselves. Features are ``[N, C, H, W]`` tensors.
 The terms themselves (content, Gram, mean/std, histogram, total variation)
 are plugins' work: the built-in ones live in the ``styletool_losses`` plugin.
 The Gram matrix and channel statistics stay here because measures in
-:mod:`styletool.metrics` use them too.
+:mod:`styletool.perceptual.metrics` use them too.
 """
 
 from __future__ import annotations

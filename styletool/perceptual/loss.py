@@ -15,12 +15,12 @@ import torch
 from torch import Tensor
 
 from styletool.errors import UsageError
-from styletool.images import resize_longest
+from styletool.io.images import resize_longest
 
 if TYPE_CHECKING:
-    from styletool.backbones import Backbone
-    from styletool.losses import FeatureLoss, ImageLoss
-    from styletool.runtime import Runtime
+    from styletool.framework.runtime import Runtime
+    from styletool.perceptual.backbones import Backbone
+    from styletool.perceptual.losses import FeatureLoss, ImageLoss
 
 
 @dataclass
@@ -96,7 +96,7 @@ class PerceptualLoss:
             content_target = self.content.target(self.backbone(photos, w.content_layers))
         features = self.backbone(output, self.layers)
         # Under mixed precision the backbone runs in half precision; the loss terms take its
-        # features as they are and compare them in fp32 (styletool.losses), outside autocast.
+        # features as they are and compare them in fp32 (styletool.perceptual.losses), outside autocast.
         with torch.autocast(device_type=output.device.type, enabled=False):
             return self._terms(features, output.float(), content_target, style_target)
 

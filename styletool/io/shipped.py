@@ -21,7 +21,7 @@ from pathlib import Path
 
 from styletool.errors import UsageError
 
-SHIPPED_DIR = Path(__file__).parent / "shipped_models"
+SHIPPED_DIR = Path(__file__).parent.parent / "shipped_models"
 MANIFEST = SHIPPED_DIR / "MANIFEST.json"
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from styletool.color import rgb_to_ycbcr
+from styletool.perceptual.color import rgb_to_ycbcr
 
 
 def psnr(a: Tensor, b: Tensor) -> float:
@@ -92,8 +92,8 @@ def style_distance(judge, layers: list[str], image: Tensor, painting: Tensor, *,
     how far a result moved toward the painting without rewarding the
     training loss's own blind spots. Compare it with the photo's distance.
     """
-    from styletool.images import resize_longest
-    from styletool.losses import gram_matrix
+    from styletool.io.images import resize_longest
+    from styletool.perceptual.losses import gram_matrix
 
     with torch.no_grad():
         ours, theirs = judge(image, layers), judge(resize_longest(painting, size), layers)

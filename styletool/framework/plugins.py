@@ -19,9 +19,9 @@ from typing import Any
 
 import pluggy
 
-from styletool import hookspecs
 from styletool.errors import describe
-from styletool.registry import PLURALS, SPEC_TYPES, Registry
+from styletool.framework import hookspecs
+from styletool.framework.registry import PLURALS, SPEC_TYPES, Registry
 
 ENTRY_POINT_GROUP = "styletool"
 DISABLE_ENV = "STYLETOOL_DISABLE_PLUGINS"

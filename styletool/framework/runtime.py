@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from styletool.errors import DeviceError, UsageError
-from styletool.registry import Registry
+from styletool.framework.registry import Registry
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # "auto": exact fp32 to stylize; training autocasts where the hardware has fast half-precision arithmetic.
@@ -91,7 +91,7 @@ class Runtime:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
-            from styletool.plugins import get_registry
+            from styletool.framework.plugins import get_registry
 
             self._registry = get_registry()
         return self._registry
@@ -186,6 +186,6 @@ class Runtime:
 
 
 def _load(spec) -> Any:
-    from styletool.specs import resolve
+    from styletool.framework.specs import resolve
 
     return resolve(spec.load)

@@ -37,7 +37,7 @@ class MethodSpec:
     ``load`` gives a :class:`styletool.Method` subclass; ``options`` gives the
     dataclass of its stylize options, ``train_options`` that of its training
     options and ``adapt_options`` that of its adaptation options (see
-    :mod:`styletool.options`). Keep the options module free of torch imports
+    :mod:`styletool.framework.options`). Keep the options module free of torch imports
     so `methods show` stays fast.
     """
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from styletool.atomic import replacing
 from styletool.errors import StyletoolError, UsageError, describe
-from styletool.modelfile import ModelFileError, load_model
+from styletool.io.atomic import replacing
+from styletool.io.modelfile import ModelFileError, load_model
 from styletool.nn.transformer import TransformerNet, is_transformer_model, network_from
 
 FORMATS = ("onnx", "torchscript")
