@@ -75,6 +75,7 @@ _LAZY = {
     "match_color": "styletool.perceptual.color",
     "transfer_luminance": "styletool.perceptual.color",
     "luminance_ssim": "styletool.perceptual.metrics",
+    "stylize": "styletool.pipeline",
 }
 
 __all__ = [
@@ -127,6 +128,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.perceptual.loss import PerceptualLoss, PerceptualWeights
     from styletool.perceptual.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
     from styletool.perceptual.metrics import luminance_ssim
+    from styletool.pipeline import stylize
     from styletool.training import (
         BasicTask,
         PhotoFolder,

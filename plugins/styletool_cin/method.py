@@ -28,6 +28,7 @@ from styletool import (
     UsageError,
     blend_weights,
     fast_network,
+    ignore_progress,
     labelled_grid,
     load_image,
     load_transformer,
@@ -135,7 +136,7 @@ class CinMethod(Method):
     needs_style = False
 
     # -- stylize ------------------------------------------------------------
-    def prepare(self, request: StylizeRequest):
+    def prepare(self, request: StylizeRequest, *, progress=ignore_progress):
         if len(request.models) > 1:
             raise UsageError(f"method 'cin' takes one --model ({len(request.models)} given)")
         if request.model is None:

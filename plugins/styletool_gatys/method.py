@@ -30,6 +30,7 @@ from styletool import (
     StylizeRequest,
     UsageError,
     blend_weights,
+    ignore_progress,
     load_image,
     match_color,
     resize_longest,
@@ -68,7 +69,7 @@ class GatysMethod(Method):
     Options = GatysOptions
     default_size = 512
 
-    def prepare(self, request: StylizeRequest) -> Prepared:
+    def prepare(self, request: StylizeRequest, *, progress=ignore_progress) -> Prepared:
         opts: GatysOptions = request.options
         runtime = self.runtime
         backbone = runtime.backbone(

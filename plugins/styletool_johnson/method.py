@@ -19,6 +19,7 @@ from styletool import (
     TransformerNet,
     UsageError,
     fast_network,
+    ignore_progress,
     load_transformer,
     preserve_colors,
     run_network,
@@ -49,7 +50,7 @@ class JohnsonMethod(Method):
     needs_style = False
 
     # -- stylize ------------------------------------------------------------
-    def prepare(self, request: StylizeRequest):
+    def prepare(self, request: StylizeRequest, *, progress=ignore_progress):
         if len(request.models) > 1:
             raise UsageError(f"method 'johnson' takes one --model ({len(request.models)} given)")
         if request.model is None:

@@ -116,16 +116,16 @@ def install(app: typer.Typer) -> None:
 
 
 def _render(photos, columns, options, *, output, size, cell, overwrite, runtime) -> None:
-    from styletool.cli.stylize import _load_input
     from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
     from styletool.io.images import check_output_path, load_image, save_image
+    from styletool.pipeline import load_photo
 
     check_output_path(output, inputs=photos)
     if output.exists() and not overwrite:
         raise StyletoolError("output already exists; pass --overwrite to replace it", where=output)
     paintings = {path: load_image(path).pixels[None] for column in columns for path in column.styles}
-    images = [_load_input(path, size=size, default_size=None) for path in photos]
+    images = [load_photo(path, size=size, default_size=None) for path in photos]
 
     header = [None] + [paintings[c.styles[0]] if c.styles and len(c.styles) == 1 else None for c in columns]
     cells, labels = [header], [[""] + [c.label for c in columns]]

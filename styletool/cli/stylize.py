@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import time
@@ -314,6 +313,7 @@ def _run_share(
     from styletool.cli.shard import my_share
     from styletool.framework.methods import StylizeRequest
     from styletool.io.images import check_output_path, load_image, output_format
+    from styletool.pipeline import load_photo
     from styletool.video import check_video_output, is_video
 
     stylizer = runtime.method(method)
@@ -371,11 +371,8 @@ def _run_share(
         inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs),
         preview_every=1 if page is not None else 0,
     )
-    if "progress" in inspect.signature(stylizer.prepare).parameters:  # per-run work long enough to show (adapting)
-        with progress_bar("prepare", quiet=state.options.quiet) as bar:
-            prepared = stylizer.prepare(request, progress=bar)
-    else:
-        prepared = stylizer.prepare(request)
+    with progress_bar("prepare", quiet=state.options.quiet) as bar:
+        prepared = stylizer.prepare(request, progress=bar)
     batch = batch_size if stylizer.can_batch(request, prepared) else 1
     if batch == 1 and any(job.video for job in jobs):
         raise UsageError(
@@ -386,7 +383,7 @@ def _run_share(
     def load(job: _Job) -> _Job:
         job.started = time.perf_counter()
         if not job.video:  # videos are decoded as they are stylized
-            job.image = _load_input(job.path, size=size, default_size=stylizer.default_size)
+            job.image = load_photo(job.path, size=size, default_size=stylizer.default_size)
         return job
 
     group: list[_Job] = []
@@ -591,18 +588,6 @@ class _Reporter:
             typer.echo(tally.summary(), err=True)
         if tally.failed:
             raise typer.Exit(1)
-
-
-def _load_input(path: Path, *, size: int | None, default_size: int | None):
-    """Load a photo at --size, or shrink it to the method's default size (never enlarge)."""
-    from styletool.io.images import load_image, resize_longest
-
-    image = load_image(path, size=size)
-    if size is None and default_size is not None and max(image.size) > default_size:
-        image.pixels = resize_longest(image.pixels, default_size)
-        if image.alpha is not None:
-            image.alpha = resize_longest(image.alpha, default_size)
-    return image
 
 
 class Snapshots:

@@ -94,11 +94,11 @@ class Method:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def prepare(self, request: StylizeRequest) -> Any:
+    def prepare(self, request: StylizeRequest, *, progress: ProgressCallback = ignore_progress) -> Any:
         """Do the per-run work shared by every input; the result goes to :meth:`stylize`.
 
-        A method whose per-run work is long (metastyle adapts a model) may
-        declare a keyword ``progress`` callback here; the CLI then shows it.
+        Per-run work that takes long (metastyle adapts a model) reports through
+        ``progress``; the CLI shows a bar once the first event arrives.
         """
         return None
 

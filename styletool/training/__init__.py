@@ -1,0 +1,70 @@
+"""The shared training loop for feed-forward methods.
+
+A method supplies a :class:`TrainingTask` (the network, its trainable
+parameters, a loss on a batch of photos, and how to export the result); this
+module does the rest, the same way for every method:
+
+- data: every image under ``--content-dir`` (recursively), random-resized
+  crops, DataLoader workers; unreadable files are skipped and counted;
+- optimization: Adam, a learning-rate schedule, gradient steps;
+- checkpoints: atomic, every N steps, on Ctrl-C, and ``--resume`` that
+  continues exactly as an uninterrupted run would;
+- reporting: progress events, a JSON-lines metrics log, optional TensorBoard;
+- several processes: under ``torchrun`` the network is wrapped in
+  DistributedDataParallel, each rank trains on its own slice of every global
+  batch, and rank 0 alone writes files.
+
+Determinism is by construction rather than by saving RNG states: which images
+form step ``s``'s batch, and how each is cropped, are pure functions of
+``(seed, s)``. A resumed run therefore sees exactly the batches the
+uninterrupted run would have seen, whatever the number of workers.
+
+Modules: settings (the run's settings, the task protocol, learning-rate
+schedules), data (photos, crops, the batches of each step), distributed,
+checkpoints, engine (the loop itself).
+"""
+
+from styletool.training.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from styletool.training.data import (
+    KEEP_DECODED_UP_TO,
+    ZOOM_RANGE,
+    PhotoFolder,
+    StepBatches,
+    collate,
+    loader_workers,
+    random_resized_crop,
+)
+from styletool.training.distributed import Distributed, resolve_training_device
+from styletool.training.engine import Trainer, TrainResult, run_training
+from styletool.training.settings import (
+    LR_SCHEDULES,
+    BasicTask,
+    TrainingError,
+    TrainingTask,
+    TrainSettings,
+    lr_factor,
+)
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "KEEP_DECODED_UP_TO",
+    "LR_SCHEDULES",
+    "ZOOM_RANGE",
+    "BasicTask",
+    "Distributed",
+    "PhotoFolder",
+    "StepBatches",
+    "TrainResult",
+    "TrainSettings",
+    "Trainer",
+    "TrainingError",
+    "TrainingTask",
+    "collate",
+    "load_checkpoint",
+    "loader_workers",
+    "lr_factor",
+    "random_resized_crop",
+    "resolve_training_device",
+    "run_training",
+    "save_checkpoint",
+]
