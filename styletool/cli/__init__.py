@@ -8,7 +8,6 @@ import traceback
 
 import typer
 
-from styletool.cli import state
 from styletool.errors import StyletoolError
 
 
@@ -41,12 +40,13 @@ def create_app() -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``styletool`` console script."""
     args = sys.argv[1:] if argv is None else list(argv)
-    state.debug = "--debug" in args
+    # Known before parsing, so that a failure while parsing can show its traceback too.
+    debug = "--debug" in args
     try:
         app = create_app()
         code = app(args=args, prog_name="styletool", standalone_mode=False)
     except StyletoolError as exc:
-        _report(exc, exc.exit_code)
+        _report(exc, exc.exit_code, debug=debug)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(130)
         if _is_click_exception(exc):
             # Usage errors from the parser itself (missing argument, bad value): one line, exit 2.
-            _report(exc, exc.exit_code, message=exc.format_message())
+            _report(exc, exc.exit_code, debug=debug, message=exc.format_message())
         # A bug: still one line unless --debug.
-        _report(exc, 1, message=f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        _report(
+            exc, 1, debug=debug, message=f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+        )
     else:
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -104,8 +106,8 @@ def _is_click_abort(exc: BaseException) -> bool:
     return type(exc).__name__ == "Abort"
 
 
-def _report(exc: BaseException, code: int, *, message: str | None = None) -> None:
-    if state.debug:
+def _report(exc: BaseException, code: int, *, debug: bool, message: str | None = None) -> None:
+    if debug:
         traceback.print_exception(exc, file=sys.stderr)
     text = " ".join((message if message is not None else str(exc)).split())
     print(f"error: {text}", file=sys.stderr)

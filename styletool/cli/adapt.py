@@ -42,6 +42,7 @@ def install(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def adapt(
+        ctx: typer.Context,
         words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
         method: str = typer.Option(
             ..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."
@@ -96,15 +97,16 @@ def install(app: typer.Typer) -> None:
             content_dir=content_dir,
             content=list(content),
             json=json,
+            global_options=state.global_options(ctx),
         )
 
 
-def _run(*, method, options, model, style, output, content_dir, content, json) -> None:
+def _run(*, method, options, model, style, output, content_dir, content, json, global_options) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.framework.methods import AdaptRequest
     from styletool.io.images import load_image
 
-    runtime = state.options.runtime()
+    runtime = global_options.runtime()
     adapter = runtime.method(method)
     painting = runtime.to_device(load_image(style).pixels[None])
     request = AdaptRequest(
@@ -116,7 +118,7 @@ def _run(*, method, options, model, style, output, content_dir, content, json) -
         content_dir=content_dir,
         content_files=content,
     )
-    with progress_bar(f"adapt {method}", quiet=state.options.quiet) as bar:
+    with progress_bar(f"adapt {method}", quiet=global_options.quiet) as bar:
         result = adapter.adapt(request, progress=bar)
     if result.interrupted:
         typer.echo(f"interrupted at step {result.steps}; nothing written", err=True)

@@ -71,6 +71,7 @@ def plan_columns(
 def install(app: typer.Typer) -> None:
     @app.command("grid", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def grid(
+        ctx: typer.Context,
         words: list[str] | None = typer.Argument(
             None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."
         ),
@@ -109,13 +110,24 @@ def install(app: typer.Typer) -> None:
         if not raw_inputs:
             raise UsageError("give at least one PHOTO")
         photos = expand_inputs(raw_inputs)
-        runtime = state.options.runtime()
+        settings = state.global_options(ctx)
+        runtime = settings.runtime()
         needs_style = {name: runtime.method(name).needs_style for name in methods}
         columns = plan_columns(methods, list(style), list(model), needs_style)
-        _render(photos, columns, options, output=output, size=size, cell=cell, overwrite=overwrite, runtime=runtime)
+        _render(
+            photos,
+            columns,
+            options,
+            output=output,
+            size=size,
+            cell=cell,
+            overwrite=overwrite,
+            runtime=runtime,
+            quiet=settings.quiet,
+        )
 
 
-def _render(photos, columns, options, *, output, size, cell, overwrite, runtime) -> None:
+def _render(photos, columns, options, *, output, size, cell, overwrite, runtime, quiet) -> None:
     from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
     from styletool.io.images import check_output_path, load_image, save_image
@@ -140,15 +152,11 @@ def _render(photos, columns, options, *, output, size, cell, overwrite, runtime)
             models=list(column.models),
             inputs=list(photos),
         )
-        with progress_bar(f"prepare {column.label}", quiet=state.options.quiet) as bar:
-            prepared = (
-                stylizer.prepare(request, progress=bar)
-                if _takes_progress(stylizer.prepare)
-                else stylizer.prepare(request)
-            )
+        with progress_bar(f"prepare {column.label}", quiet=quiet) as bar:
+            prepared = stylizer.prepare(request, progress=bar)
         for row, (path, image) in enumerate(zip(photos, images)):
             runtime.reseed()
-            with progress_bar(f"{path.name} x {column.label}", quiet=state.options.quiet) as bar:
+            with progress_bar(f"{path.name} x {column.label}", quiet=quiet) as bar:
                 try:
                     result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=bar)
                 except StyletoolError as exc:
@@ -159,9 +167,3 @@ def _render(photos, columns, options, *, output, size, cell, overwrite, runtime)
     labels += [[path.stem] + [""] * len(columns) for path in photos]
     save_image(labelled_grid(cells, labels, cell=cell), output)
     typer.echo(f"wrote {output} ({len(photos)} photos x {len(columns)} columns)", err=True)
-
-
-def _takes_progress(function) -> bool:
-    import inspect
-
-    return "progress" in inspect.signature(function).parameters

@@ -18,6 +18,7 @@ def _version(value: bool) -> None:
 def install(app: typer.Typer) -> None:
     @app.callback()
     def root(
+        ctx: typer.Context,
         device: str = typer.Option(
             "auto", "--device", help="auto, cpu, cuda, cuda:N or mps (auto: CUDA when present, else CPU)."
         ),
@@ -36,5 +37,4 @@ def install(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Neural style transfer: paint photos in the manner of paintings."""
-        state.options = state.GlobalOptions(device=device, precision=precision, seed=seed, quiet=quiet, debug=debug)
-        state.debug = state.debug or debug
+        ctx.obj = state.GlobalOptions(device=device, precision=precision, seed=seed, quiet=quiet, debug=debug)

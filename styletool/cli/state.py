@@ -1,11 +1,10 @@
-"""Settings from the root command's global options, shared by every command."""
+"""The root command's global options, carried to every command in Typer's context (ctx.obj)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Read by main() to decide whether a failure prints its traceback.
-debug = False
+import typer
 
 
 @dataclass
@@ -24,4 +23,7 @@ class GlobalOptions:
         return Runtime(device=self.device, precision=self.precision, seed=self.seed)
 
 
-options = GlobalOptions()
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    """The options the root command stored in the context (defaults when it did not run)."""
+    stored = ctx.find_root().obj
+    return stored if isinstance(stored, GlobalOptions) else GlobalOptions()

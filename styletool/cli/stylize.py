@@ -78,6 +78,7 @@ def install(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def stylize(
+        ctx: typer.Context,
         words: list[str] | None = typer.Argument(
             None,
             metavar="PHOTO... [METHOD OPTIONS]",
@@ -188,6 +189,7 @@ def install(app: typer.Typer) -> None:
             existing="overwrite" if overwrite else "skip" if skip_existing else "refuse",
             fail_fast=fail_fast,
             batch_size=batch_size,
+            global_options=state.global_options(ctx),
         )
 
 
@@ -245,6 +247,7 @@ def _run(
     batch_size=1,
     video=None,
     preview=(False, "127.0.0.1", 0),
+    global_options=None,
 ) -> None:
     # Imported here so that `styletool --help` and the listing commands never import torch.
     from styletool.cli.shard import GATHER_TIMEOUT
@@ -252,12 +255,12 @@ def _run(
 
     if bit_depth not in (8, 16):
         raise UsageError(f"--bit-depth must be 8 or 16, not {bit_depth}")
-    runtime = state.options.runtime()
+    global_options = global_options or state.GlobalOptions()
+    runtime = global_options.runtime()
     # Under torchrun every process runs this same command on its share of the inputs.
     dist = Distributed.from_environment()
     runtime.device = resolve_training_device(runtime.device, dist)
-    if not dist.main:
-        state.options.quiet = True  # one progress display, rank 0's
+    quiet = global_options.quiet or not dist.main  # one progress display, rank 0's
     dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
     watch, host, port = preview
     try:
@@ -282,6 +285,8 @@ def _run(
                 batch_size=batch_size,
                 video=video or _VideoSettings(),
                 page=page,
+                quiet=quiet,
+                debug=global_options.debug,
             )
     finally:
         dist.teardown()
@@ -308,6 +313,8 @@ def _run_share(
     batch_size,
     video,
     page=None,
+    quiet=False,
+    debug=False,
 ) -> None:
     """Stylize this process's share of ``inputs`` (all of them without torchrun)."""
     from styletool.cli.shard import my_share
@@ -337,7 +344,7 @@ def _run_share(
         if bit_depth == 16 and output_format(out, fmt) not in ("PNG", "TIFF"):
             raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {output_format(out, fmt)}", where=out)
 
-    report = _Reporter(method=method, json=json, settings=_settings(options, style, model), dist=dist)
+    report = _Reporter(method=method, json=json, settings=_settings(options, style, model), dist=dist, debug=debug)
     jobs = []
     for path, out in my_share(list(zip(inputs, outputs)), dist):
         if out.exists() and existing != "overwrite":
@@ -371,7 +378,7 @@ def _run_share(
         inputs=[job.path for job in jobs] if dist.world == 1 else list(inputs),
         preview_every=1 if page is not None else 0,
     )
-    with progress_bar("prepare", quiet=state.options.quiet) as bar:
+    with progress_bar("prepare", quiet=quiet) as bar:
         prepared = stylizer.prepare(request, progress=bar)
     batch = batch_size if stylizer.can_batch(request, prepared) else 1
     if batch == 1 and any(job.video for job in jobs):
@@ -392,7 +399,18 @@ def _run_share(
         if error is not None:
             if group:  # results are reported in input order
                 _stylize_group(
-                    group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
+                    group,
+                    stylizer,
+                    request,
+                    prepared,
+                    runtime,
+                    report,
+                    fmt,
+                    bit_depth,
+                    fail_fast,
+                    len(inputs),
+                    page,
+                    quiet=quiet,
                 )
                 group = []
             report.failed(job, error)
@@ -401,7 +419,18 @@ def _run_share(
             continue
         if group and (job.video or len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
             _stylize_group(
-                group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
+                group,
+                stylizer,
+                request,
+                prepared,
+                runtime,
+                report,
+                fmt,
+                bit_depth,
+                fail_fast,
+                len(inputs),
+                page,
+                quiet=quiet,
             )
             group = []
         if job.video:
@@ -417,6 +446,7 @@ def _run_share(
                 batch=batch,
                 fail_fast=fail_fast,
                 total=len(inputs),
+                quiet=quiet,
             )
             continue
         group.append(job)
@@ -428,7 +458,7 @@ def _run_share(
 
 
 def _stylize_group(
-    group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total, page=None
+    group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, total, page=None, *, quiet=False
 ) -> None:
     """Stylize same-size photos in one call (one photo for methods that take one), then save each."""
     import torch
@@ -440,7 +470,7 @@ def _stylize_group(
     try:
         runtime.reseed()  # each output depends only on its own input and the seed
         content = runtime.to_device(torch.cat([job.image.pixels[None] for job in group]))
-        with progress_bar(label, quiet=state.options.quiet) as bar:
+        with progress_bar(label, quiet=quiet) as bar:
             results = stylizer.stylize(
                 content, request, prepared, progress=tee(snapshots.wrap(bar), page.update if page is not None else None)
             )
@@ -468,7 +498,9 @@ def _stylize_group(
             page.show(result, stage=f"done: {job.out.name}")
 
 
-def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, size, batch, fail_fast, total) -> None:
+def _stylize_video(
+    job, stylizer, request, prepared, runtime, report, *, video, size, batch, fail_fast, total, quiet=False
+) -> None:
     """Stylize one video, ``batch`` frames at a time, and report it like a photo (with its frame count and flicker)."""
     from styletool.video import StillRegionBlend, stylize_video
 
@@ -477,7 +509,7 @@ def _stylize_video(job, stylizer, request, prepared, runtime, report, *, video, 
 
     try:
         steady = StillRegionBlend(video.smoothing) if video.smoothing else None
-        with progress_bar(job.path.name, quiet=state.options.quiet) as bar:
+        with progress_bar(job.path.name, quiet=quiet) as bar:
             result = stylize_video(
                 job.path,
                 job.out,
@@ -532,10 +564,10 @@ def _settings(options, style, model) -> dict:
 class _Reporter:
     """Per-input reports (stderr for failures, stdout JSON lines with --json) and the run's summary and exit."""
 
-    def __init__(self, *, method: str, json: bool, settings: dict, dist=None):
+    def __init__(self, *, method: str, json: bool, settings: dict, dist=None, debug: bool = False):
         from styletool.training import Distributed
 
-        self.method, self.json, self.settings = method, json, settings
+        self.method, self.json, self.settings, self.debug = method, json, settings, debug
         self.dist = dist or Distributed()
         self.tally = Tally()
 
@@ -573,7 +605,7 @@ class _Reporter:
     def failed(self, job: _Job, exc: StyletoolError) -> None:
         if exc.where is None:
             exc.where = str(job.path)
-        if state.debug:
+        if self.debug:
             traceback.print_exception(exc, file=sys.stderr)
         typer.echo(f"error: {exc}", err=True)
         self.tally.failed.append(str(job.path))

@@ -48,6 +48,7 @@ def install(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )
     def train(
+        ctx: typer.Context,
         words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
         method: str = typer.Option(..., "--method", "-m", help="Method to train (see `styletool methods`)."),
         content_dir: Path = typer.Option(..., "--content-dir", help="Folder of training photos, read recursively."),
@@ -130,6 +131,7 @@ def install(app: typer.Typer) -> None:
             tensorboard=tensorboard,
             json=json,
             preview=(preview, host, port),
+            global_options=state.global_options(ctx),
         )
 
 
@@ -164,13 +166,14 @@ def _run(
     tensorboard,
     json,
     preview=(False, "127.0.0.1", 0),
+    global_options,
 ) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.framework.methods import TrainRequest
     from styletool.io.images import load_image
     from styletool.training import Distributed, TrainSettings
 
-    runtime = state.options.runtime()
+    runtime = global_options.runtime()
     watch, host, port = preview
     settings = TrainSettings(
         steps=steps,
@@ -180,7 +183,7 @@ def _run(
         image_size=image_size,
         checkpoint_every=checkpoint_every,
         workers=workers,
-        seed=state.options.seed or 0,
+        seed=global_options.seed or 0,
         preview_every=PREVIEW_EVERY if watch else 0,
     )
     settings.check()
@@ -206,7 +209,7 @@ def _run(
             port=port,
             main=Distributed.from_environment().main,
         ) as page,
-        progress_bar(f"train {method}", quiet=state.options.quiet) as bar,
+        progress_bar(f"train {method}", quiet=global_options.quiet) as bar,
     ):
         result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {
