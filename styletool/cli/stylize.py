@@ -394,32 +394,14 @@ def _run_share(
         return job
 
     group: list[_Job] = []
-    # Photos decode in a background thread while the previous ones are stylized.
-    for job, error in _prefetched(load, jobs, ahead=max(2, batch)):
-        if error is not None:
-            if group:  # results are reported in input order
-                _stylize_group(
-                    group,
-                    stylizer,
-                    request,
-                    prepared,
-                    runtime,
-                    report,
-                    fmt,
-                    bit_depth,
-                    fail_fast,
-                    len(inputs),
-                    page,
-                    quiet=quiet,
-                )
-                group = []
-            report.failed(job, error)
-            if fail_fast:
-                report.finish(len(inputs))
-            continue
-        if group and (job.video or len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
+
+    def flush() -> None:
+        """Stylize the photos waiting in the group (same size, up to --batch-size) and save them."""
+        if group:
+            waiting = list(group)
+            group.clear()
             _stylize_group(
-                group,
+                waiting,
                 stylizer,
                 request,
                 prepared,
@@ -432,7 +414,17 @@ def _run_share(
                 page,
                 quiet=quiet,
             )
-            group = []
+
+    # Photos decode in a background thread while the previous ones are stylized.
+    for job, error in _prefetched(load, jobs, ahead=max(2, batch)):
+        if error is not None:
+            flush()  # results are reported in input order
+            report.failed(job, error)
+            if fail_fast:
+                report.finish(len(inputs))
+            continue
+        if group and (job.video or len(group) == batch or job.image.pixels.shape != group[0].image.pixels.shape):
+            flush()
         if job.video:
             _stylize_video(
                 job,
@@ -450,10 +442,7 @@ def _run_share(
             )
             continue
         group.append(job)
-    if group:
-        _stylize_group(
-            group, stylizer, request, prepared, runtime, report, fmt, bit_depth, fail_fast, len(inputs), page
-        )
+    flush()
     report.finish(len(inputs))
 
 

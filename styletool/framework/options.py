@@ -176,28 +176,21 @@ def click_options(options_cls: type) -> list[click.Option]:
         if info.is_flag:
             name = info.flag[2:]
             params.append(click.Option([f"--{name}/--no-{name}", info.name], default=default, help=help_text))
-        elif info.is_list:
-            # A list is given comma-separated, by repeating the flag, or both: --style-blend 0.7,0.3.
-            if default:
-                help_text += f"  [default: {info.describe_default()}]"
-            params.append(
-                click.Option(
-                    [info.flag, info.name],
-                    type=OptionType(info),
-                    multiple=True,
-                    required=info.default is MISSING,
-                    help=help_text,
-                )
-            )
         else:
+            if info.is_list:
+                # A list is given comma-separated, by repeating the flag, or both: --style-blend 0.7,0.3.
+                how = {"multiple": True}
+                if default:
+                    help_text += f"  [default: {info.describe_default()}]"
+            else:
+                how = {"default": default, "show_default": default is not None}
             params.append(
                 click.Option(
                     [info.flag, info.name],
                     type=OptionType(info),
-                    default=default,
                     required=info.default is MISSING,
                     help=help_text,
-                    show_default=default is not None,
+                    **how,
                 )
             )
     return params
