@@ -41,6 +41,7 @@ _LAZY = {
     "StylizeRequest": "styletool.framework.methods",
     "TrainRequest": "styletool.framework.methods",
     "AdaptRequest": "styletool.framework.methods",
+    "Variants": "styletool.framework.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
@@ -76,6 +77,12 @@ _LAZY = {
     "transfer_luminance": "styletool.perceptual.color",
     "luminance_ssim": "styletool.perceptual.metrics",
     "stylize": "styletool.pipeline",
+    "StylizeJob": "styletool.pipeline",
+    "run_job": "styletool.pipeline",
+    "JobListener": "styletool.pipeline",
+    "InputResult": "styletool.pipeline",
+    "expand_inputs": "styletool.pipeline",
+    "output_paths": "styletool.pipeline",
 }
 
 __all__ = [
@@ -114,7 +121,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from styletool.events import Progress, ignore_progress
-    from styletool.framework.methods import AdaptRequest, Method, StylizeRequest, TrainRequest
+    from styletool.framework.methods import AdaptRequest, Method, StylizeRequest, TrainRequest, Variants
     from styletool.framework.runtime import Runtime
     from styletool.grid import contact_sheet, labelled_grid
     from styletool.io.cache import cache_dir, file_digest
@@ -128,7 +135,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.perceptual.loss import PerceptualLoss, PerceptualWeights
     from styletool.perceptual.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
     from styletool.perceptual.metrics import luminance_ssim
-    from styletool.pipeline import stylize
+    from styletool.pipeline import (
+        InputResult,
+        JobListener,
+        StylizeJob,
+        expand_inputs,
+        output_paths,
+        run_job,
+        stylize,
+    )
     from styletool.training import (
         BasicTask,
         PhotoFolder,

@@ -84,3 +84,20 @@ def labelled_grid(
             else:
                 tiles.append(torch.cat([fit_in_cell(image.cpu(), cell), _label(text, cell)], dim=2))
     return contact_sheet(tiles, columns=len(cells[0]), gap=gap)
+
+
+def labelled_sheet(images: list[Tensor], labels: list[str], *, columns: int | None = None) -> Tensor:
+    """``images`` (``[1, 3, H, W]``, any sizes) with ``labels`` beneath, row by row in cells of the largest side.
+
+    ``columns`` defaults to a near-square sheet; the last row is left open
+    where the images run out. Returns ``[1, 3, H', W']`` in [0, 1].
+    """
+    if len(images) != len(labels):
+        raise ValueError("labelled_sheet needs one label per image")
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    cell = max(max(image.shape[-2:]) for image in images)
+    rows = [list(images[i : i + columns]) for i in range(0, len(images), columns)]
+    names = [list(labels[i : i + columns]) for i in range(0, len(labels), columns)]
+    rows[-1] += [None] * (columns - len(rows[-1]))
+    names[-1] += [""] * (columns - len(names[-1]))
+    return labelled_grid(rows, names, cell=cell)

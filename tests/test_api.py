@@ -50,3 +50,47 @@ def test_size_resizes_and_small_photos_are_not_enlarged(files):
     assert styletool.stylize(photo, method="johnson", model=model, size=28).shape == (3, 20, 28)
     small = torch.rand(3, 12, 16)
     assert styletool.stylize(small, method="johnson", model=model).shape == (3, 12, 16)
+
+
+class _Collect(styletool.JobListener):
+    def __init__(self):
+        self.results = []
+        self.stages = []
+
+    def progress(self, label):
+        self.stages.append(label)
+        return super().progress(label)
+
+    def finished(self, result):
+        self.results.append(result)
+
+
+def test_a_batch_job_from_python_reports_each_input_and_goes_on_past_a_bad_one(tmp_path, files):
+    photo, model = files
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    second = tmp_path / "second.png"
+    save_image(torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(4)), second)
+    inputs = [photo, broken, second]
+    outputs = styletool.output_paths(inputs, output_dir=tmp_path / "out", method="johnson", style_label="x")
+    job = styletool.StylizeJob(inputs=inputs, outputs=outputs, method="johnson", models=[model], create_folders=True)
+    listener = _Collect()
+
+    tally = styletool.run_job(job, runtime=styletool.Runtime(device="cpu"), listener=listener)
+
+    assert (tally.done, tally.skipped, tally.failed) == (2, 0, [str(broken)])
+    assert [r.status for r in listener.results] == ["ok", "failed", "ok"]  # in input order
+    assert str(broken) in str(listener.results[1].error) and not outputs[1].exists()
+    # Each saved picture is what styletool.stylize paints for that photo, and the listener is handed it.
+    done = listener.results[0]
+    assert done.output == outputs[0] and done.picture.shape == (1, 3, 40, 56)
+    assert (
+        load_image(outputs[0]).pixels - styletool.stylize(photo, method="johnson", model=model)
+    ).abs().max() < 1 / 255
+    assert listener.stages[0] == "prepare"
+
+    # Run again: every output exists, and the job refuses to overwrite them unless told to skip.
+    again = styletool.run_job(job, runtime=styletool.Runtime(device="cpu"), listener=_Collect())
+    assert len(again.failed) == 3
+    skipping = styletool.StylizeJob(inputs=inputs, outputs=outputs, method="johnson", models=[model], existing="skip")
+    assert styletool.run_job(skipping, runtime=styletool.Runtime(device="cpu")).skipped == 2

@@ -10,7 +10,7 @@ import torch
 from PIL import Image as PILImage
 
 from styletool import TransformerNet, UsageError, load_image, save_model
-from styletool.cli.batch import expand_inputs, output_paths, safe_name_part
+from styletool.pipeline.files import expand_inputs, output_paths, safe_name_part
 
 
 def _photo(path, size=(40, 30), color=(200, 120, 40)):

@@ -100,16 +100,27 @@ def test_int8_reaches_every_network_of_a_mix(trained):
     assert (method.stylize(photo, request, prepared) - exact).abs().mean() < 0.02
 
 
-def test_all_styles_contact_sheet(trained):
+def test_all_styles_gives_every_style_as_a_variant_and_a_labelled_sheet(trained):
+    from styletool.grid import LABEL_HEIGHT
+    from styletool.pipeline.job import variant_sheet
+
     method, path = trained
     photo = torch.rand(1, 3, 20, 30)
-    sheet = stylize(method, path, photo, all_styles=True)
+    opts = make_options(resolve(method.runtime.registry.method("cin").options), {"all_styles": True})
+    request = StylizeRequest(options=opts, model=path)
+    prepared = method.prepare(request)
+    variants = method.variants(request, prepared)
+    assert variants.labels == ["red", "green", "blue"] and variants.with_photo
+    pictures = method.stylize(photo, request, prepared)
+    # One picture per style, each the one that style alone gives.
+    assert pictures.shape == (3, 3, 20, 30)
+    torch.testing.assert_close(pictures[1:2], stylize(method, path, photo, style_name="green"))
+    sheet = variant_sheet(photo, pictures, variants)
     # The photo and three styles in a labelled 2 x 2 grid of 30 px cells, 8 px apart.
-    from styletool.grid import LABEL_HEIGHT
-
     assert sheet.shape == (1, 3, 2 * (30 + LABEL_HEIGHT) + 8, 2 * 30 + 8)
     assert torch.allclose(sheet[..., 5:25, :30], photo, atol=1e-6)  # the photo, centred in its cell, unscaled
     assert sheet[..., 30 : 30 + LABEL_HEIGHT, :30].min() < 0.5  # its label ("photo") is drawn beneath it
+    assert method.variants(StylizeRequest(options=None, model=path), prepared) is None  # one style: one picture
 
 
 def test_bad_style_choices_are_usage_errors(trained):

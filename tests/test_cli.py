@@ -208,8 +208,8 @@ def test_json_record_carries_the_final_losses(cli, photo, painting, tmp_path):
 def test_save_every_writes_snapshots_beside_the_output_and_cleans_up(tmp_path):
     import torch
 
-    from styletool.cli.stylize import Snapshots
     from styletool.events import Progress
+    from styletool.pipeline.job import Snapshots
 
     out = tmp_path / "result.png"
     snapshots = Snapshots(out, fmt=None)

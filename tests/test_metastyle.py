@@ -384,11 +384,30 @@ def test_mix_endpoints_are_the_two_models_and_the_middle_lies_between(meta, adap
     middle = stylize(method, photo, models=[a, b], mix="0.5,0.5")
     assert (middle - only_a).abs().mean() < (only_b - only_a).abs().mean()
     assert (middle - only_b).abs().mean() < (only_b - only_a).abs().mean()
-    strip = stylize(method, photo, models=[a, b], interpolate_steps=3)
-    gap = 8
-    assert strip.shape[-1] == 3 * 30 + 2 * gap and strip.shape[-2] == 24
-    torch.testing.assert_close(strip[..., :30], only_a)
-    torch.testing.assert_close(strip[..., -30:], only_b)
+    steps = stylize(method, photo, models=[a, b], interpolate_steps=3)
+    assert steps.shape == (3, 3, 24, 30)  # one picture per step, from the first model to the second
+    torch.testing.assert_close(steps[:1], only_a)
+    torch.testing.assert_close(steps[1:2], middle)
+    torch.testing.assert_close(steps[2:], only_b)
+
+
+def test_interpolation_steps_are_variants_labelled_with_their_blend(meta, adapted):
+    from styletool.grid import LABEL_HEIGHT
+    from styletool.pipeline.job import variant_sheet
+
+    method, _ = meta
+    a, b = adapted
+    opts = make_options(resolve(method.runtime.registry.method("metastyle").options), {"interpolate_steps": 5})
+    request = StylizeRequest(options=opts, model=a, models=[a, b])
+    prepared = method.prepare(request)
+    variants = method.variants(request, prepared)
+    assert variants.labels == [a.stem, "75% / 25%", "50% / 50%", "25% / 75%", b.stem]
+    assert variants.columns == 5 and not variants.with_photo
+    photo = torch.rand(1, 3, 24, 30)
+    sheet = variant_sheet(photo, method.stylize(photo, request, prepared), variants)
+    assert sheet.shape == (1, 3, 30 + LABEL_HEIGHT, 5 * 30 + 4 * 8)  # one row of labelled 30 px cells
+    single = StylizeRequest(options=None, model=a, models=[a])
+    assert method.variants(single, method.prepare(single)) is None
 
 
 @pytest.mark.parametrize(
@@ -544,7 +563,7 @@ def test_cli_meta_train_adapt_stylize_and_blend(cli, tmp_path, monkeypatch):
         "48",
     )
     assert result.code == 0, result.err
-    assert load_image(strip).size == (3 * 48 + 16, 36)
+    assert load_image(strip).size == (3 * 48 + 16, 48 + 22)  # labelled 48 px cells
     bad = cli(
         "stylize",
         content / "tubingen.jpg",

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from styletool import for_inference, save_model
+from styletool import Method, for_inference, save_model
 from styletool.perceptual.metrics import FlickerMeter, flicker
 from styletool.video import FrameRange, StillRegionBlend, stylize_video
 
@@ -438,3 +438,45 @@ def test_a_bt709_video_is_read_in_bt709_and_the_output_is_bt709_and_says_so(cli,
         assert (tags.colorspace, tags.color_primaries, tags.color_trc, tags.color_range) == (1, 1, 1, 1)
     expected = network_frames(bars)
     assert difference(_decode_as(out, "ITU709"), expected) < 0.02
+
+
+class _FrameClock(Method):
+    """Paints each frame the grey of its place in its own video: frame k of a video is k/10."""
+
+    name = "frame-clock"
+    needs_style = False
+
+    def start_video(self, request, prepared):
+        return {"frames": 0}  # fresh for every video
+
+    def can_batch(self, request, prepared):
+        return True
+
+    def stylize(self, content, request, prepared, *, progress=None):
+        first = prepared["frames"]
+        prepared["frames"] += content.shape[0]
+        grey = torch.arange(first, first + content.shape[0], dtype=torch.float32) / 10
+        return grey.view(-1, 1, 1, 1).expand_as(content).clone()
+
+
+def test_each_video_gets_fresh_frame_state_from_the_method(tmp_path):
+    """start_video's state lasts one video: the second video counts its frames from 0 again."""
+    from styletool import Runtime
+    from styletool.framework.registry import Registry
+    from styletool.framework.specs import MethodSpec
+    from styletool.pipeline import StylizeJob, run_job
+
+    registry = Registry()
+    registry.add(
+        MethodSpec(name="frame-clock", summary="test", load=_FrameClock, capabilities={"stylize", "video"}),
+        plugin="tests",
+    )
+    clips = [write_clip(tmp_path / f"{name}.mp4", moving_pattern(6), audio=False) for name in ("a", "b")]
+    outputs = [tmp_path / "a_out.mp4", tmp_path / "b_out.mp4"]
+    job = StylizeJob(inputs=clips, outputs=outputs, method="frame-clock", batch_size=4)
+    tally = run_job(job, runtime=Runtime(device="cpu", registry=registry))
+    assert tally.done == 2 and not tally.failed
+    for out in outputs:
+        frames, _ = read_clip(out)
+        greys = frames.mean(dim=(1, 2, 3))
+        torch.testing.assert_close(greys, torch.arange(6) / 10, atol=0.02, rtol=0)

@@ -11,7 +11,6 @@ were.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,10 @@ from styletool import (
     TrainRequest,
     TransformerNet,
     UsageError,
+    Variants,
     blend_weights,
     fast_network,
     ignore_progress,
-    labelled_grid,
     load_image,
     load_transformer,
     preserve_colors,
@@ -161,7 +160,13 @@ class CinMethod(Method):
         return CinPrepared(networks=networks, names=names)
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
-        return not (request.options and request.options.all_styles)
+        return True
+
+    def variants(self, request: StylizeRequest, prepared) -> Variants | None:
+        # --all-styles: the photo, then every style, labelled, on one near-square sheet.
+        if request.options and request.options.all_styles:
+            return Variants(labels=list(prepared.names), with_photo=True)
+        return None
 
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: CinOptions = request.options or CinOptions()
@@ -170,16 +175,7 @@ class CinMethod(Method):
                 run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks
             ]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
-        if opts.all_styles:
-            # The photo, then every style, labelled, near-square (the renderer of `styletool grid`).
-            images, labels = [content.float(), *results], ["photo", *prepared.names]
-            columns = math.ceil(math.sqrt(len(images)))
-            rows = [images[i : i + columns] for i in range(0, len(images), columns)]
-            names = [labels[i : i + columns] for i in range(0, len(labels), columns)]
-            rows[-1] += [None] * (columns - len(rows[-1]))
-            names[-1] += [""] * (columns - len(names[-1]))
-            return labelled_grid(rows, names, cell=max(content.shape[-2:])).to(content.device)
-        return results[0]
+        return torch.cat(results)  # one picture, or one per style with --all-styles
 
     # -- train --------------------------------------------------------------
     def train(self, request: TrainRequest, *, progress=None):

@@ -40,9 +40,9 @@ from styletool import (
     TrainSettings,
     TransformerNet,
     UsageError,
+    Variants,
     blend_weights,
     cache_dir,
-    contact_sheet,
     fast_network,
     file_digest,
     ignore_progress,
@@ -199,16 +199,22 @@ class MetaStyleMethod(Method):
         return [fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)]
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
-        return len(prepared) == 1  # a strip of blends is one picture per photo
+        return True
+
+    def variants(self, request: StylizeRequest, prepared) -> Variants | None:
+        # --interpolate-steps: one row from the first model to the second, each picture labelled with its blend.
+        if len(prepared) == 1:
+            return None
+        first, second = (Path(path).stem for path in request.models)
+        labels = [first, *(f"{100 - round(100 * t)}% / {round(100 * t)}%" for t in _steps(len(prepared))[1:-1]), second]
+        return Variants(labels=labels, columns=len(prepared))
 
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: MetaStyleOptions = request.options or MetaStyleOptions()
         with self.runtime.inference():
             results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
-        if len(results) > 1:
-            return contact_sheet(results, columns=len(results))
-        return results[0]
+        return torch.cat(results)  # one picture, or one per blend with --interpolate-steps
 
     def _prepare_blend(self, paths: list[Path], request: StylizeRequest, opts: MetaStyleOptions):
         if request.styles:
@@ -219,8 +225,7 @@ class MetaStyleMethod(Method):
                 raise UsageError("give --mix or --interpolate-steps, not both")
             if len(nets) != 2:
                 raise UsageError(f"--interpolate-steps blends exactly two --model files ({len(nets)} given)")
-            steps = opts.interpolate_steps
-            mixes = [[1 - k / (steps - 1), k / (steps - 1)] for k in range(steps)]
+            mixes = [[1 - t, t] for t in _steps(opts.interpolate_steps)]
         else:
             if opts.mix is None:
                 raise UsageError(
@@ -415,3 +420,8 @@ def adaptation_key(
         "seed": seed,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _steps(count: int) -> list[float]:
+    """``count`` evenly spaced weights of the second model, from 0 to 1 (--interpolate-steps)."""
+    return [k / (count - 1) for k in range(count)]

@@ -91,5 +91,5 @@ class MetaStyleOptions(MetaStyleAdaptOptions, FeedForwardOptions):
         None, help="Weights of a blend of several --model files, e.g. 0.3,0.7 (normalized to sum 1).", min=0
     )
     interpolate_steps: int | None = option(
-        None, help="With two --model files: a strip of N images blending from the first to the second.", min=2
+        None, help="With two --model files: a labelled strip of N images blending from the first to the second.", min=2
     )

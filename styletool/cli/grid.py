@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.batch import expand_inputs
 from styletool.cli.catalog import method_options_class
 from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
 from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
+from styletool.pipeline import expand_inputs
 
 HELP = """Render a labelled comparison grid.
 

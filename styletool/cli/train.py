@@ -112,27 +112,38 @@ def install(app: typer.Typer) -> None:
         paintings = list(style) + _paintings_in(style_dir)
         if model is not None:
             model = resolve_model(model)
-        _run(
-            method=method,
-            options=options,
-            content_dir=content_dir,
-            paintings=paintings,
-            output=output,
-            model=model,
+        # Imported here so that `styletool --help` and the listing commands never import torch.
+        from styletool.framework.methods import TrainRequest
+        from styletool.io.images import load_image
+        from styletool.training import TrainSettings
+
+        global_options = state.global_options(ctx)
+        settings = TrainSettings(
             steps=steps,
             batch_size=batch_size,
             lr=lr,
             lr_schedule=lr_schedule,
             image_size=image_size,
             checkpoint_every=checkpoint_every,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
             workers=workers,
-            tensorboard=tensorboard,
-            json=json,
-            preview=(preview, host, port),
-            global_options=state.global_options(ctx),
+            seed=global_options.seed or 0,
+            preview_every=PREVIEW_EVERY if preview else 0,
         )
+        settings.check()
+        runtime = global_options.runtime()
+        request = TrainRequest(
+            options=options,
+            settings=settings,
+            content_dir=content_dir,
+            output=output,
+            styles=[runtime.to_device(load_image(path).pixels[None]) for path in paintings],
+            style_names=[p.stem for p in paintings],
+            model=model,
+            resume=resume,
+            checkpoint_dir=checkpoint_dir,
+            tensorboard=tensorboard,
+        )
+        _run(runtime.method(method), request, json=json, preview=(preview, host, port), quiet=global_options.quiet)
 
 
 def _paintings_in(folder: Path | None) -> list[Path]:
@@ -146,61 +157,13 @@ def _paintings_in(folder: Path | None) -> list[Path]:
     return found
 
 
-def _run(
-    *,
-    method,
-    options,
-    content_dir,
-    paintings,
-    output,
-    model,
-    steps,
-    batch_size,
-    lr,
-    lr_schedule,
-    image_size,
-    checkpoint_every,
-    checkpoint_dir,
-    resume,
-    workers,
-    tensorboard,
-    json,
-    preview=(False, "127.0.0.1", 0),
-    global_options,
-) -> None:
+def _run(trainer, request, *, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
+    """Train with a progress bar and the preview page, then print the summary (exit 130 when interrupted)."""
     from styletool.cli.progress import progress_bar
-    from styletool.framework.methods import TrainRequest
-    from styletool.io.images import load_image
-    from styletool.training import Distributed, TrainSettings
+    from styletool.training import Distributed
 
-    runtime = global_options.runtime()
+    method, output = trainer.name, request.output
     watch, host, port = preview
-    settings = TrainSettings(
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        lr_schedule=lr_schedule,
-        image_size=image_size,
-        checkpoint_every=checkpoint_every,
-        workers=workers,
-        seed=global_options.seed or 0,
-        preview_every=PREVIEW_EVERY if watch else 0,
-    )
-    settings.check()
-    trainer = runtime.method(method)
-    styles = [runtime.to_device(load_image(path).pixels[None]) for path in paintings]
-    request = TrainRequest(
-        options=options,
-        settings=settings,
-        content_dir=content_dir,
-        output=output,
-        styles=styles,
-        style_names=[p.stem for p in paintings],
-        model=model,
-        resume=resume,
-        checkpoint_dir=checkpoint_dir,
-        tensorboard=tensorboard,
-    )
     with (
         preview_page(
             watch,
@@ -209,7 +172,7 @@ def _run(
             port=port,
             main=Distributed.from_environment().main,
         ) as page,
-        progress_bar(f"train {method}", quiet=global_options.quiet) as bar,
+        progress_bar(f"train {method}", quiet=quiet) as bar,
     ):
         result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {

@@ -35,6 +35,20 @@ class StylizeRequest:
 
 
 @dataclass
+class Variants:
+    """Several pictures of each photo (one per style, one per blend), which a run saves side by side on one sheet.
+
+    ``labels`` name the pictures, in order (written beneath each); ``columns``
+    is the sheet's width in pictures (None: near-square); ``with_photo`` puts
+    the photo itself first, labelled "photo".
+    """
+
+    labels: list[str]
+    columns: int | None = None
+    with_photo: bool = False
+
+
+@dataclass
 class TrainRequest:
     """Everything a method needs to train a model, from `styletool train`.
 
@@ -81,7 +95,9 @@ class Method:
 
     A method instance is bound to one :class:`Runtime` and never chooses a
     device itself. ``prepare`` runs once per run (style statistics, model
-    loading); ``stylize`` runs once per input image.
+    loading); ``stylize`` runs once per input image, or per batch of photos
+    (``can_batch``), or per batch of a video's frames (``start_video``).
+    What the run asks of a method, and nothing else, is declared here.
     """
 
     name: ClassVar[str] = ""
@@ -106,6 +122,26 @@ class Method:
         """Whether :meth:`stylize` takes several same-size photos ``[N, 3, H, W]`` at once and returns ``N`` results."""
         return False
 
+    def variants(self, request: StylizeRequest, prepared: Any) -> Variants | None:
+        """The several pictures each photo gives (one per style, one per blend), or None for one picture.
+
+        With variants, :meth:`stylize` gets one photo ``[1, 3, H, W]`` and
+        returns ``[len(labels), 3, H, W]``, one picture per label; the run lays
+        them out on one sheet per photo, never batches photos, and refuses
+        videos (a sheet per frame is not a video).
+        """
+        return None
+
+    def start_video(self, request: StylizeRequest, prepared: Any) -> Any:
+        """Per-video state: called before each video's first frame.
+
+        What it returns is passed to :meth:`stylize` as ``prepared`` for that
+        video's frames, which arrive in order, in batches of up to the run's
+        batch size; a method that carries something from frame to frame keeps
+        it there, fresh for every video. The default carries nothing.
+        """
+        return prepared
+
     def stylize(
         self,
         content: torch.Tensor,
@@ -114,7 +150,13 @@ class Method:
         *,
         progress: ProgressCallback = ignore_progress,
     ) -> torch.Tensor:
-        """Stylize ``content`` ([1, 3, H, W], RGB in [0, 1]); return the same shape."""
+        """Stylize ``content`` (``[N, 3, H, W]``, RGB in [0, 1]; N is 1 unless :meth:`can_batch`); return the same shape.
+
+        Methods that work in steps report them through ``progress``; a
+        :class:`styletool.Progress` event that carries a picture (``image``)
+        is saved beside the output while the photo is worked on, and one that
+        carries ``preview`` is shown on the --preview page.
+        """
         raise NotImplementedError(f"method '{self.name}' cannot stylize")
 
     def train(self, request: TrainRequest, *, progress: ProgressCallback = ignore_progress) -> Any:

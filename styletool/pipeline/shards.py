@@ -1,4 +1,4 @@
-"""Batch `stylize` across processes started by torchrun.
+"""A batch job across processes started by torchrun, and the run's tally.
 
 Every process expands the same inputs and checks the same outputs, then
 takes every WORLD-th input starting at its RANK (round-robin, so a folder
@@ -15,17 +15,30 @@ in that same group, across all the processes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from styletool.cli.batch import Tally
-from styletool.training import Distributed
+if TYPE_CHECKING:
+    from styletool.training import Distributed
 
 T = TypeVar("T")
 
 # Processes finish their shares at different times; the first to finish waits
 # for the last at the gather. A batch may run for days, so the wait may too.
 GATHER_TIMEOUT = timedelta(days=7)
+
+
+@dataclass
+class Tally:
+    """What happened to the inputs of a run: how many were done and skipped, and which failed."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed"
 
 
 def my_share(items: Sequence[T], dist: Distributed) -> list[T]:

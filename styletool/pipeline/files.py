@@ -1,4 +1,4 @@
-"""Batch-job plumbing for `stylize`: which files to read, where each result goes, and the run's tally.
+"""Which files a batch job reads and where each result goes.
 
 No torch here: expanding inputs and naming outputs happen before any model
 is loaded, so a bad command line fails in milliseconds.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import glob
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +17,7 @@ from styletool.video import VIDEO_SUFFIXES, WRITABLE_VIDEO_SUFFIXES
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 _GLOB_CHARS = set("*?[")
 NAME_FIELDS = ("stem", "style", "method", "ext")
+DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
 
 
 def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | None = None) -> list[Path]:
@@ -78,10 +78,10 @@ def safe_name_part(text: str) -> str:
 def output_paths(
     inputs: list[Path],
     *,
-    output: Path | None,
-    output_dir: Path | None,
-    name: str,
-    fmt: str | None,
+    output: Path | None = None,
+    output_dir: Path | None = None,
+    name: str = DEFAULT_NAME,
+    fmt: str | None = None,
     method: str,
     style_label: str,
 ) -> list[Path]:
@@ -123,15 +123,3 @@ def _extension(path: Path, fmt: str | None) -> str:
     if suffix in VIDEO_SUFFIXES:
         return suffix[1:] if suffix in WRITABLE_VIDEO_SUFFIXES else "mp4"
     return (fmt or "png").lower()
-
-
-@dataclass
-class Tally:
-    """What happened to each input of a run."""
-
-    done: int = 0
-    skipped: int = 0
-    failed: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed"

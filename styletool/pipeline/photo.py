@@ -44,6 +44,10 @@ def stylize(
 ) -> Tensor:
     """``photo`` stylized by ``method``: ``[3, H, W]`` RGB in [0, 1], on the CPU.
 
+    A method asked for several pictures of the photo (cin ``all_styles``,
+    metastyle ``interpolate_steps``) gives the labelled sheet the command
+    writes.
+
     ``photo`` and each ``style`` painting are files or ``[3, H, W]`` tensors in
     [0, 1]; ``model`` is a model file or a shipped model's name (several, for
     methods that blend models); ``options`` are the method's options by their
@@ -53,18 +57,14 @@ def stylize(
     Errors are :class:`styletool.StyletoolError` with one-line messages.
     """
     from styletool.framework.methods import StylizeRequest
-    from styletool.framework.options import make_options
     from styletool.framework.runtime import Runtime
-    from styletool.framework.specs import resolve
     from styletool.io.shipped import resolve_model
 
     runtime = runtime or Runtime()
     spec = runtime.registry.method(method)
     if "stylize" not in spec.capabilities:
         raise UsageError(f"method '{method}' cannot stylize")
-    method_options = make_options(resolve(spec.options), dict(options or {})) if spec.options else None
-    if spec.options is None and options:
-        raise UsageError(f"method '{method}' has no options")
+    method_options = checked_options(spec, options)
     stylizer = runtime.method(method)
     if stylizer.needs_style and not style:
         raise UsageError(f"method '{method}' needs at least one style painting")
@@ -83,8 +83,28 @@ def stylize(
     )
     prepared = stylizer.prepare(request, progress=progress)
     runtime.reseed()  # as the command does before each photo: the seed alone decides the picture
-    result = stylizer.stylize(runtime.to_device(content[None]), request, prepared, progress=progress)
+    content = runtime.to_device(content[None])
+    result = stylizer.stylize(content, request, prepared, progress=progress)
+    variants = stylizer.variants(request, prepared)
+    if variants is not None:  # several pictures of the photo: the sheet the command writes
+        from styletool.pipeline.job import variant_sheet
+
+        result = variant_sheet(content, result, variants)
     return result[0].float().clamp(0, 1).cpu()
+
+
+def checked_options(spec, options: Mapping[str, Any] | Any | None) -> Any:
+    """A method's options: its options dataclass as given, or made from a mapping of Python names and checked."""
+    from styletool.framework.options import make_options
+    from styletool.framework.specs import resolve
+
+    if spec.options is None:
+        if options:
+            raise UsageError(f"method '{spec.name}' has no options")
+        return None
+    if options is None or isinstance(options, Mapping):
+        return make_options(resolve(spec.options), dict(options or {}))
+    return options
 
 
 def load_photo(path: PathLike, *, size: int | None, default_size: int | None) -> Image:
