@@ -1,15 +1,16 @@
-"""Gatys: seconds per iteration against a plain implementation, the default run, and multiscale against single scale.
+"""Gatys: seconds per iteration against a plain implementation, and the default run against the old defaults.
 
 The plain baseline is written here on purpose: the same loss (content MSE
 at relu4_2, Gram MSE at relu1_1..relu5_1, the same weights and optimizer)
 computed the textbook way, running the whole VGG-19 feature stack every
 evaluation. styletool's method should cost no more per iteration.
 
-"Equal quality" for the multiscale comparison means an equal value of the
-full-resolution objective, evaluated on the clamped pixels the user gets
-(the method's own loss sees the same clamped pixels, so its trace and the
-plain judge agree): the single-scale run's time is taken at the first
-iteration whose loss is at or below the multiscale result's.
+The default run (coarse to fine from 128 px) is compared, per photo x
+painting pair and in the same process, with the defaults before it (one
+scale, 200 iterations) and with the plain implementation given the same
+wall time as the default run: seconds to the finished picture, and two
+measures of the picture (style distance in another network, SSIM to the
+photo).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from styletool import StylizeRequest, load_image, resize_longest
 from styletool.framework.options import make_options
 from styletool.framework.specs import resolve
 
-CONTENT = "../shared/images/content/tubingen.jpg"
-STYLE = "../shared/images/style/starry_night.jpg"
+SHARED = "../shared/"
+CONTENT = SHARED + "images/content/tubingen.jpg"
+STYLE = SHARED + "images/style/starry_night.jpg"
 STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 CONTENT_LAYER = "relu4_2"
 
@@ -63,8 +65,10 @@ class PlainGatys:
         style = sum(F.mse_loss(self.gram(features[n]), self.style_targets[n]) for n in STYLE_LAYERS)
         return self.content_weight * content + self.style_weight * style
 
-    def optimize(self, start, iterations, on_eval=None):
+    def optimize(self, start, iterations, on_eval=None, seconds=None):
+        """L-BFGS from ``start`` for ``iterations``, or until ``seconds`` have passed."""
         canvas = (start * 255).requires_grad_(True)
+        started = time.perf_counter()
         opt = torch.optim.LBFGS(
             [canvas],
             lr=1,
@@ -76,6 +80,8 @@ class PlainGatys:
         )
 
         def closure():
+            if seconds is not None and time.perf_counter() - started >= seconds:
+                raise _Reached
             opt.zero_grad()
             loss = self.loss((canvas / 255).clamp(0, 1))
             loss.backward()
@@ -83,7 +89,10 @@ class PlainGatys:
                 on_eval(float(loss.detach()))
             return loss
 
-        opt.step(closure)
+        try:
+            opt.step(closure)
+        except _Reached:
+            pass
         return (canvas.detach() / 255).clamp(0, 1)
 
 
@@ -134,52 +143,66 @@ class _Reached(Exception):
     """Raised from the progress callback to stop a run once it reached the target loss."""
 
 
-def default_run_seconds(runtime, content, style, **options):
-    """Wall time of a finished result with the default options (and ``options``, for quick runs)."""
-    _sync(runtime)
-    t0 = time.perf_counter()
-    _run_method(runtime, content, style, **options)
-    _sync(runtime)
-    return time.perf_counter() - t0
+# The defaults before coarse-to-fine became the default (2026-12-03): one scale, 200 L-BFGS iterations.
+BEFORE = {"scales": 1, "iterations": 200}
+PAIRS = [
+    ("images/content/tubingen.jpg", "images/style/starry_night.jpg"),
+    ("images/content/chicago.jpg", "images/style/the_scream.jpg"),
+]
+JUDGE_LAYERS = ["relu1", "fire3", "fire5", "fire7", "fire9"]
 
 
-def multiscale_versus_single(runtime, content, style, cap, scales=3, **options):
-    """Time of a coarse-to-fine run, and of a single-scale run to the same full-size loss."""
-    _, opts = _gatys(runtime)
-    judge = PlainGatys(
-        runtime.backbone("vgg19"), content, style, content_weight=opts.content_weight, style_weight=opts.style_weight
-    )
-    _sync(runtime)
-    t0 = time.perf_counter()
-    result = _run_method(runtime, content, style, scales=scales, **options)
-    _sync(runtime)
-    t_multi = time.perf_counter() - t0
-    with torch.no_grad():
-        multi_loss = float(judge.loss(result))
+def defaults_versus_before(runtime, *, final: int, pairs, log, quick: bool = False) -> dict:
+    """Today's defaults, the defaults before them, and the plain implementation given today's time, per pair.
 
-    trace = []
-    t0 = time.perf_counter()
+    Each result is judged by a network other than the one optimized
+    (SqueezeNet Gram distance to the painting at the output's size, the
+    photo's = 1: lower is more like the painting) and by luminance SSIM to
+    the photo (higher keeps the photo more recognisable).
+    """
+    from styletool import luminance_ssim
+    from styletool.perceptual.metrics import style_distance
 
-    def record(event):
-        trace.append((time.perf_counter() - t0, sum(event.losses.values())))
-        if trace[-1][1] <= multi_loss:
-            raise _Reached
+    judge = runtime.backbone("squeezenet1_1", weights=SHARED + "weights/squeezenet1_1-imagenet-features.pth")
 
-    try:
-        _run_method(runtime, content, style, on_event=record, scales=1, iterations=cap)
-        reached = None
-    except _Reached:
-        reached = (len(trace), trace[-1][0])
-    return {
-        "scales": scales,
-        "multiscale_seconds": t_multi,
-        "multiscale_loss": multi_loss,
-        "single_iterations_to_equal_loss": reached[0] if reached else None,
-        "single_seconds_to_equal_loss": reached[1] if reached else None,
-        "single_cap": cap,
-        "single_seconds_at_cap": trace[-1][0],
-        "single_loss_at_cap": trace[-1][1],
-    }
+    def judged(result, content, style, seconds):
+        photo = style_distance(judge, JUDGE_LAYERS, content, style, size=final)
+        return {
+            "seconds": round(seconds, 2),
+            "style_distance": round(style_distance(judge, JUDGE_LAYERS, result, style, size=final) / photo, 4),
+            "ssim": round(luminance_ssim(result, content), 4),
+        }
+
+    figures = {}
+    for photo_path, painting_path in pairs:
+        content = resize_longest(load_image(SHARED + photo_path).pixels[None], final).to(runtime.device)
+        style = load_image(SHARED + painting_path).pixels[None].to(runtime.device)
+        label = f"{photo_path.split('/')[-1].split('.')[0]} x {painting_path.split('/')[-1].split('.')[0]}"
+        runs = {}
+        # Quick runs (CI's smoke test) shorten both schedules; the table says so.
+        contenders = {"defaults": {}, "before": BEFORE}
+        if quick:
+            contenders = {"defaults": {"iterations": 12}, "before": {**BEFORE, "iterations": 16}}
+        for name, options in contenders.items():
+            _sync(runtime)
+            t0 = time.perf_counter()
+            result = _run_method(runtime, content, style, **options)
+            _sync(runtime)
+            runs[name] = judged(result, content, style, time.perf_counter() - t0)
+        _, opts = _gatys(runtime)
+        plain = PlainGatys(
+            runtime.backbone("vgg19"),
+            content,
+            style,
+            content_weight=opts.content_weight,
+            style_weight=opts.style_weight,
+        )
+        t0 = time.perf_counter()
+        result = plain.optimize(content, 10_000, seconds=runs["defaults"]["seconds"])
+        runs["plain, same time"] = judged(result, content, style, time.perf_counter() - t0)
+        log(f"{label}: {runs}")
+        figures[label] = runs
+    return figures
 
 
 def run(runtime, *, quick: bool, log):
@@ -205,31 +228,19 @@ def run(runtime, *, quick: bool, log):
             f"| {plain:.3f} (plain; peak {mb(plain_peak)}) | {plain / ours:.2f}x |"
         )
 
-    # Quick runs (CI's smoke test) shorten the schedule; the table says so.
-    final = 96 if quick else 512
-    short = {"iterations": 8} if quick else {}
-    content = resize_longest(content_full, final)
-    default_seconds = default_run_seconds(runtime, content, style, **short)
-    log(f"default run at {final}px: {default_seconds:.1f} s")
-    label = ", 8 iterations (quick)" if quick else ""
-    rows.append(f"| seconds to a finished {final} px result, default options{label} | {default_seconds:.1f} | | |")
-    comparison = multiscale_versus_single(runtime, content, style, cap=12 if quick else 450, **short)
-    comparison["default_seconds"] = default_seconds
-    log(str(comparison))
-    if comparison["single_seconds_to_equal_loss"] is not None:
-        ratio = comparison["multiscale_seconds"] / comparison["single_seconds_to_equal_loss"]
-        single = (
-            f"{comparison['single_seconds_to_equal_loss']:.1f} ({comparison['single_iterations_to_equal_loss']} it)"
+    # Quick runs (CI's smoke test) use one pair at 192 px (still two scales) and short schedules.
+    final = 192 if quick else 512
+    defaults = defaults_versus_before(runtime, final=final, pairs=PAIRS[:1] if quick else PAIRS, log=log, quick=quick)
+    size = f"{final} px" + (", short schedules (quick)" if quick else "")
+    for label, runs in defaults.items():
+        now, before, plain = runs["defaults"], runs["before"], runs["plain, same time"]
+        rows.append(
+            f"| {label}, {size}: seconds / style distance / SSIM | {now['seconds']:.1f} / "
+            f"{now['style_distance']:.3f} / {now['ssim']:.3f} | before: {before['seconds']:.1f} / "
+            f"{before['style_distance']:.3f} / {before['ssim']:.3f}; plain in the same time: "
+            f"{plain['style_distance']:.3f} / {plain['ssim']:.3f} | {now['seconds'] / before['seconds']:.2f} of the time |"
         )
-    else:
-        ratio = comparison["multiscale_seconds"] / comparison["single_seconds_at_cap"]
-        single = f"> {comparison['single_seconds_at_cap']:.1f} (not reached in {comparison['single_cap']} it)"
-    comparison["time_ratio"] = ratio
-    rows.append(
-        f"| seconds to a {final} px result of equal full-size loss | {comparison['multiscale_seconds']:.1f} (--scales 3) "
-        f"| {single} (single scale) | {ratio:.2f} of the time |"
-    )
     table = "\n".join(
         ["### Gatys", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows]
     )
-    return {"seconds_per_iteration": per_iteration, "multiscale": comparison}, table
+    return {"seconds_per_iteration": per_iteration, "defaults": defaults}, table

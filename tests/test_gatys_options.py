@@ -93,11 +93,34 @@ def test_multiscale_runs_coarse_to_fine_and_ends_at_the_requested_size(runtime):
     stages = list(dict.fromkeys(e.stage for e in events))
     assert stages == ["scale 1/3 64x48", "scale 2/3 91x68", "scale 3/3 128x96"]
     per_stage = [max(e.step for e in events if e.stage == s) for s in stages]
-    assert per_stage == [8, 4, 2]  # most iterations where pixels are few
+    assert per_stage == [8, 5, 3]  # most iterations where pixels are few: 0.6 times as many at each finer scale
     _, events = stylize(runtime, photo, [painting], scales=3, scale_iterations=[3, 2, 5])
     assert [max(e.step for e in events if e.stage == s) for s in dict.fromkeys(e.stage for e in events)] == [3, 2, 5]
     with pytest.raises(UsageError, match="one per scale"):
         stylize(runtime, photo, [painting], scales=3, scale_iterations=[3, 2])
+
+
+def test_adam_carries_its_state_to_the_next_scale_instead_of_a_full_step_everywhere(runtime, monkeypatch):
+    """A fresh Adam's first step moves every pixel by --lr; warm from the coarser scale it moves where needed."""
+    from styletool_gatys import method as gatys_method
+
+    photo = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
+    _, painting, _ = images()
+
+    def first_step_at_the_second_scale():
+        options = {"optimizer": "adam", "lr": 5.0, "scales": 2, "scale_iterations": [30, 2], "save_every": 1}
+        _, events = stylize(runtime, photo, [painting], style_weight=1e3, **options)
+        last_scale = [e.image for e in events if e.stage == events[-1].stage]
+        return float((last_scale[1] - last_scale[0]).abs().mean()) * 255  # in pixel levels, as --lr
+
+    warm = first_step_at_the_second_scale()
+    original = gatys_method.GatysMethod._optimize
+    monkeypatch.setattr(
+        gatys_method.GatysMethod, "_optimize", lambda self, *a, carried=None, **k: original(self, *a, carried=None, **k)
+    )
+    fresh = first_step_at_the_second_scale()
+    assert fresh > 4.0  # nearly every pixel moved by the whole step (5 levels; a few are held at 0 or 255)
+    assert warm < 0.5 * fresh
 
 
 def test_finer_scales_start_with_the_photos_detail_not_a_blur(runtime):
@@ -108,6 +131,20 @@ def test_finer_scales_start_with_the_photos_detail_not_a_blur(runtime):
     _, painting, _ = images()
     result, _ = stylize(runtime, photo, [painting], scales=3, style_weight=0.0, iterations=2)
     assert (result - photo).abs().max() < 1e-4
+
+
+def test_by_default_scales_climb_from_128_px_in_sqrt2_steps():
+    from styletool_gatys.schedule import scale_iterations, scale_sizes
+
+    assert scale_sizes(512, scales=None) == [128, 181, 256, 362, 512]
+    assert scale_sizes(1024, scales=None) == [128, 181, 256, 362, 512, 724, 1024]
+    assert scale_sizes(600, scales=None) == [150, 212, 300, 424, 600]
+    assert scale_sizes(160, scales=None) == [160]  # too small to go coarser than 128 px
+    assert scale_sizes(512, scales=None, min_size=256) == [256, 362, 512]
+    assert scale_sizes(512, scales=1) == [512]
+    assert scale_iterations(5, iterations=150, per_scale=None, scales=None) == [150, 90, 54, 32, 19]
+    with pytest.raises(UsageError, match="give --scales too"):
+        scale_iterations(5, iterations=100, per_scale=[1, 2, 3, 4, 5], scales=None)
 
 
 def test_min_size_sets_the_coarsest_scale(runtime):

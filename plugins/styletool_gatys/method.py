@@ -109,7 +109,7 @@ class GatysMethod(Method):
             len(sizes), iterations=opts.iterations, per_scale=opts.scale_iterations, scales=opts.scales
         )
 
-        image, previous = None, None
+        image, previous, carried = None, None, None
         for index, (planned, iterations) in enumerate(zip(sizes, counts)):
             side = min(planned, final)
             while True:
@@ -123,7 +123,7 @@ class GatysMethod(Method):
                 height, width = scaled_content.shape[-2:]
                 stage = f"scale {index + 1}/{len(sizes)} {width}x{height}" if len(sizes) > 1 else ""
                 try:
-                    result = self._optimize(
+                    result, carried = self._optimize(
                         start,
                         scaled_content,
                         styles,
@@ -133,6 +133,7 @@ class GatysMethod(Method):
                         stage=stage,
                         progress=progress,
                         preview_every=request.preview_every,
+                        carried=carried,
                     )
                     break
                 except (RuntimeError, MemoryError) as error:
@@ -141,6 +142,7 @@ class GatysMethod(Method):
                     # The estimate was too hopeful (fragmentation, other processes on the device):
                     # say what should fit, or with --auto-fit shrink this and every later scale and retry.
                     del start
+                    carried = None
                     if self.runtime.device.type == "cuda":
                         torch.cuda.empty_cache()
                     smaller = int(side * SHRINK_ON_FAILURE)
@@ -197,7 +199,9 @@ class GatysMethod(Method):
         stage: str,
         progress,
         preview_every: int = 0,
+        carried: dict | None = None,
     ):
+        """Optimize one scale from ``start``; return the result and the Adam state to carry to the next scale."""
         backbone = prepared.backbone
         content_loss, style_loss, tv_loss = prepared.content_loss, prepared.style_loss, prepared.tv_loss
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
@@ -270,12 +274,19 @@ class GatysMethod(Method):
             )
             optimizer.step(closure)
         else:
-            optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0)
+            optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0, betas=(0.9, 0.99))
+            if carried is not None:
+                # Warm start: the previous scale's moment estimates, resized to this scale. A fresh
+                # Adam takes a full --lr step in every pixel at once and scatters noise over the
+                # upsampled picture (chicago x the_scream, 5 scales: SSIM to the photo 0.35 fresh,
+                # 0.57 warm, at the same likeness to the painting; docs/gatys.md).
+                optimizer.load_state_dict(_resized_adam_state(carried, canvas.shape[-2:]))
             for _ in range(iterations):
                 optimizer.step(closure)
                 with torch.no_grad():
                     canvas.clamp_(0.0, PIXEL_SCALE)
-        return (canvas.detach() / PIXEL_SCALE).clamp(0.0, 1.0)
+            carried = optimizer.state_dict()
+        return (canvas.detach() / PIXEL_SCALE).clamp(0.0, 1.0), carried if opts.optimizer == "adam" else None
 
     # -- starting image ------------------------------------------------------
     def _init_file(self, opts: GatysOptions) -> torch.Tensor | None:
@@ -318,6 +329,21 @@ def _upscale_start(image, scaled_content, content, previous_side: int, *, restor
         coarse = F.interpolate(resize_longest(content, previous_side), size=size, mode="bicubic", align_corners=False)
         start = start + (scaled_content - coarse)
     return start.clamp(0, 1)
+
+
+def _resized_adam_state(state: dict, size) -> dict:
+    """Adam's state dict with its per-pixel moments resized to ``size`` (a finer scale's image)."""
+    state = {
+        "state": {key: dict(value) for key, value in state["state"].items()},
+        "param_groups": state["param_groups"],
+    }
+    for moments in state["state"].values():
+        moments["exp_avg"] = F.interpolate(moments["exp_avg"], size=size, mode="bicubic", align_corners=False)
+        # Squared gradients must stay non-negative: bilinear, then clipped.
+        moments["exp_avg_sq"] = F.interpolate(
+            moments["exp_avg_sq"], size=size, mode="bilinear", align_corners=False
+        ).clamp_(min=0)
+    return state
 
 
 def style_layer_weights(opts: GatysOptions) -> dict[str, float]:

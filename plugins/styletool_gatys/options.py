@@ -15,21 +15,25 @@ class GatysOptions:
 
     # Schedule
     iterations: int = option(
-        200,
-        help="Iterations (at the first, coarsest scale when --scales > 1; each finer scale runs half as many).",
+        150,
+        help="Iterations at the first, coarsest scale; each finer scale runs 0.6 times as many (--scales 1: all at --size).",
         min=1,
     )
     scale_iterations: list[int] | None = option(
-        None, help="Iterations per scale, coarse to fine, e.g. 200,100,50 (overrides --iterations).", min=1
+        None,
+        help="Iterations per scale, coarse to fine, e.g. 100,75,50 (with --scales; overrides --iterations).",
+        min=1,
     )
-    scales: int = option(
-        1,
-        help="Number of scales, coarse to fine (1: single scale at --size); more gives larger brush strokes.",
+    scales: int | None = option(
+        None,
+        help="Number of scales, coarse to fine (default: sqrt(2) steps up from --min-size; 1: one scale at --size).",
         min=1,
         max=12,
     )
     min_size: int | None = option(
-        None, help="Longest side of the coarsest scale (default: each scale sqrt(2) larger than the last).", min=16
+        None,
+        help="Longest side of the coarsest scale (default 128 px; with --scales, each scale sqrt(2) larger than the last).",
+        min=16,
     )
     optimizer: str = option(
         "lbfgs", help="lbfgs (best quality per step) or adam (less memory).", choices=("lbfgs", "adam")
@@ -61,7 +65,10 @@ class GatysOptions:
         None, help="Weights of the --style paintings, e.g. 0.7,0.3 (normalized to sum 1; default equal).", min=0
     )
     style_scale: float = option(
-        1.0, help="Size of the painting relative to the output (longest sides).", min=0, min_exclusive=True
+        1.0,
+        help="Brush size: the painting's size relative to the output (longest sides); 2 paints strokes twice as large.",
+        min=0,
+        min_exclusive=True,
     )
     # Colour
     preserve_color: str = option(
