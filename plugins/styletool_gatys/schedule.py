@@ -31,8 +31,8 @@ def scale_sizes(final: int, *, scales: int | None, min_size: int | None = None) 
     if scales is None:
         smallest = max(MIN_COARSE_SIDE, min_size or DEFAULT_MIN_SIDE)
         sizes = [final]
-        while round(final / math.sqrt(2) ** len(sizes)) >= smallest:
-            sizes.append(round(final / math.sqrt(2) ** len(sizes)))
+        while (coarser := round(final / math.sqrt(2) ** len(sizes))) >= smallest:
+            sizes.append(coarser)
         return sizes[::-1]
     if scales <= 1 or final <= MIN_COARSE_SIDE:
         return [final]

@@ -29,6 +29,7 @@ and prints errors and JSON lines; the default listener stays silent.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -39,6 +40,14 @@ from typing import TYPE_CHECKING, Any
 from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import ProgressCallback, ignore_progress
 from styletool.pipeline.shards import Tally
+from styletool.video import (
+    FrameRange,
+    StillRegionBlend,
+    check_video_output,
+    is_video,
+    require_av,
+    stylize_video,
+)
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -46,7 +55,6 @@ if TYPE_CHECKING:
     from styletool.framework.methods import Method, StylizeRequest
     from styletool.framework.runtime import Runtime
     from styletool.training import Distributed
-    from styletool.video import FrameRange
 
 EXISTING = ("refuse", "skip", "overwrite")
 
@@ -88,8 +96,6 @@ class StylizeJob:
 
     def check(self, registry) -> None:
         """Refuse, before any model loads, what this job cannot do."""
-        from styletool.video import is_video, require_av
-
         if len(self.inputs) != len(self.outputs):
             raise UsageError(f"{len(self.inputs)} inputs but {len(self.outputs)} outputs")
         if self.bit_depth not in (8, 16):
@@ -167,8 +173,11 @@ def run_job(
 
     runtime = runtime or Runtime()
     job.check(runtime.registry)
-    job.options = checked_options(runtime.registry.method(job.method), job.options)
-    job.models = model_for(job.method, [Path(model) for model in job.models])
+    job = dataclasses.replace(
+        job,
+        options=checked_options(runtime.registry.method(job.method), job.options),
+        models=model_for(job.method, [Path(model) for model in job.models]),
+    )
     dist = dist or Distributed.from_environment()
     runtime.device = resolve_training_device(runtime.device, dist)
     dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
@@ -228,7 +237,7 @@ class _Run:
                     raise exists
                 self._fail(_Input(path, out, time.perf_counter()), exists)
                 continue
-            todo.append(_Input(path, out, video=_is_video(path)))
+            todo.append(_Input(path, out, video=is_video(path)))
         if not todo:
             return
 
@@ -260,7 +269,6 @@ class _Run:
     def _check_destinations(self) -> None:
         """Every destination checked before any long work starts."""
         from styletool.io.images import check_output_path, output_format
-        from styletool.video import check_video_output
 
         job = self.job
         for folder in sorted({out.parent for out in job.outputs}) if job.create_folders else []:
@@ -269,7 +277,7 @@ class _Run:
             except OSError as exc:
                 raise StyletoolError(f"cannot create output folder: {describe(exc)}", where=folder) from None
         for path, out in zip(job.inputs, job.outputs):
-            if _is_video(path):
+            if is_video(path):
                 check_video_output(out, source=path)
                 continue
             check_output_path(out, inputs=job.inputs, format=job.format)
@@ -344,8 +352,6 @@ class _Run:
 
     def _video(self, item: _Input, stylizer: Method, request, prepared, batch: int) -> None:
         """Stylize one video, ``batch`` frames at a time, with the method's per-video state."""
-        from styletool.video import FrameRange, StillRegionBlend, stylize_video
-
         job = self.job
         state = stylizer.start_video(request, prepared)
 
@@ -407,12 +413,6 @@ def variant_sheet(photo: Tensor, pictures: Tensor, variants) -> Tensor:
     if variants.with_photo:
         images, labels = [photo[:1].float(), *images], ["photo", *labels]
     return labelled_sheet(images, labels, columns=variants.columns).to(photo.device)
-
-
-def _is_video(path: Path) -> bool:
-    from styletool.video import is_video
-
-    return is_video(path)
 
 
 def _prefetched(load, items, *, ahead) -> Iterator[tuple[Any, StyletoolError | None]]:

@@ -247,19 +247,7 @@ class Trainer:
                 ):
                     self.save_checkpoint()
         except KeyboardInterrupt:
-            checkpoint = self.save_checkpoint()
-            self.dist.barrier()
-            return TrainResult(
-                output=None,
-                steps=self.step,
-                seconds=time.perf_counter() - started,
-                images=images,
-                unreadable=self._unreadable(),
-                final_losses=losses,
-                interrupted=True,
-                checkpoint=checkpoint,
-                model=self.task.model,
-            )
+            return self._result(None, started=started, images=images, losses=losses, interrupted=True)
         finally:
             if writer is not None:
                 writer.close()
@@ -280,6 +268,10 @@ class Trainer:
                 },
             }
             output = save_model(self.output, tensors, metadata)
+        return self._result(output, started=started, images=images, losses=losses)
+
+    def _result(self, output, *, started: float, images: int, losses: dict, interrupted: bool = False) -> TrainResult:
+        """Save the last checkpoint, wait for every process, and say what the run did."""
         checkpoint = self.save_checkpoint()
         self.dist.barrier()
         return TrainResult(
@@ -289,6 +281,7 @@ class Trainer:
             images=images,
             unreadable=self._unreadable(),
             final_losses=losses,
+            interrupted=interrupted,
             checkpoint=checkpoint,
             model=self.task.model,
         )
