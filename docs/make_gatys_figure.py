@@ -2,9 +2,9 @@
 
 Usage: python docs/make_gatys_figure.py [--work /tmp/gatys-figure] [--out docs/images]
 
-Before/after: for each photo x painting pair, the result of the defaults
-before coarse-to-fine became the default (`--scales 1 --iterations 200`)
-beside today's defaults, at 512 px, seed 0. Brush sizes: tubingen x
+Before/after: for each photo x painting pair, the result of the old
+defaults (`--scales 1 --iterations 200 --normalize none`: one scale, raw
+losses) beside today's defaults, at 512 px, seed 0. Brush sizes: tubingen x
 starry_night with `--style-scale` 0.5, 1 and 2. Results already rendered
 in --work are reused (each before picture takes minutes on a CPU).
 """
@@ -25,7 +25,7 @@ PAIRS = [
     ("images/content/golden_gate.jpg", "images/style/woman-with-hat-matisse.jpg"),
     ("images/content/astronaut.jpg", "datasets/paintings/wikiart_00.jpg"),
 ]
-BEFORE = ["--scales", "1", "--iterations", "200"]
+BEFORE = ["--scales", "1", "--iterations", "200", "--normalize", "none"]
 BRUSHES = ["0.5", "1", "2"]
 HEIGHT = 300  # of each picture in the figures
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from styletool import StylizeRequest, UsageError, save_image
+from styletool import BackboneSpec, StylizeRequest, UsageError, save_image
 from styletool.framework.options import make_options
 from styletool.framework.specs import resolve
 from styletool.perceptual.color import rgb_to_ycbcr
 from styletool.perceptual.losses import gram_matrix
+from styletool_gatys.options import DEFAULT_STYLE_WEIGHT
 from styletool_losses.terms import total_variation
 
-from tiny_backbone import tiny_runtime
+from tiny_backbone import tiny_random_backbone, tiny_runtime
 
 
 @pytest.fixture
@@ -31,6 +32,11 @@ def images(size=48):
     return photo, painting_a, painting_b
 
 
+# A style weight that clearly paints (each layer's loss is relative to its target, so the
+# same weights mean the same on this tiny random backbone as on VGG-19).
+STRONG = 10.0
+
+
 def stylize(runtime, content, styles, **options):
     options = {"backbone": "tiny-random", "iterations": 15, "scales": 1, **options}
     method = runtime.method("gatys")
@@ -47,13 +53,70 @@ def gram_distance(runtime, image, style):
     layers = ["relu1_1", "relu2_1", "relu3_1"]
     with torch.no_grad():
         a, b = backbone(image, layers), backbone(style, layers)
-    return sum(float((gram_matrix(a[layer]) - gram_matrix(b[layer])).square().mean()) for layer in layers)
+    # Each layer's distance relative to the painting's Gram matrix, as the loss measures it.
+    return sum(
+        float((gram_matrix(a[layer]) - gram_matrix(b[layer])).square().mean() / gram_matrix(b[layer]).square().mean())
+        for layer in layers
+    )
+
+
+def loud_runtime():
+    """The tiny runtime plus ``tiny-loud``: the same network with activations from conv3_1 on 30 times larger."""
+    runtime = tiny_runtime()
+
+    def loud(**kwargs):
+        backbone = tiny_random_backbone(**kwargs)
+        with torch.no_grad():
+            backbone.layers.conv3_1.weight.mul_(30.0)  # ReLU networks scale: every later layer grows 30x
+        return backbone
+
+    runtime.registry.add(BackboneSpec(name="tiny-loud", summary="test", load=loud), plugin="tests")
+    return runtime
+
+
+def test_relative_losses_make_the_weights_independent_of_activation_size():
+    # A backbone whose deep activations are larger should not change what a style weight means.
+    # Adam, because it is exact here: L-BFGS without a line search amplifies float rounding.
+    photo, painting, _ = images()
+    runtime = loud_runtime()
+    settings = dict(optimizer="adam", iterations=30)
+    quiet, _ = stylize(runtime, photo, [painting], style_weight=STRONG, **settings)
+    loud, _ = stylize(runtime, photo, [painting], style_weight=STRONG, backbone="tiny-loud", **settings)
+    assert (quiet - photo).abs().mean() > 0.05  # it painted...
+    assert (quiet - loud).abs().max() < 1e-4  # ...the same picture
+    # With raw losses the loud layers dominate and the same weights paint another picture.
+    settings.update(normalize="none", style_weight=1e3)
+    raw_quiet, _ = stylize(runtime, photo, [painting], **settings)
+    raw_loud, _ = stylize(runtime, photo, [painting], backbone="tiny-loud", **settings)
+    assert (raw_quiet - raw_loud).abs().mean() > 0.02
+
+
+def test_relative_losses_start_near_one_per_layer(runtime):
+    # At the first evaluation the picture is the photo: content 0, and each style layer about its
+    # relative distance from the photo's statistics to the painting's (between 0 and a few).
+    photo, painting, _ = images()
+    _, events = stylize(runtime, photo, [painting], style_weight=1.0, iterations=1)
+    first = events[0].losses
+    assert first["content"] == pytest.approx(0.0, abs=1e-6)
+    assert 0.1 < first["style"] < 5 * 5  # five style layers
+
+
+def test_default_style_weight_follows_the_normalization(runtime):
+    photo, painting, _ = images()
+    default, _ = stylize(runtime, photo, [painting], iterations=5)
+    explicit, _ = stylize(runtime, photo, [painting], iterations=5, style_weight=DEFAULT_STYLE_WEIGHT["relative"])
+    assert torch.equal(default, explicit)
+    raw_default, _ = stylize(runtime, photo, [painting], iterations=5, normalize="none")
+    raw_explicit, _ = stylize(
+        runtime, photo, [painting], iterations=5, normalize="none", style_weight=DEFAULT_STYLE_WEIGHT["none"]
+    )
+    assert torch.equal(raw_default, raw_explicit)
 
 
 def test_style_weight_pulls_toward_the_painting(runtime):
     photo, painting, _ = images()
     weak, _ = stylize(runtime, photo, [painting], style_weight=0.1)
-    strong, _ = stylize(runtime, photo, [painting], style_weight=1e3)
+    strong, _ = stylize(runtime, photo, [painting], style_weight=STRONG)
     assert gram_distance(runtime, strong, painting) < 0.5 * gram_distance(runtime, weak, painting)
 
 
@@ -65,15 +128,15 @@ def test_zero_style_weight_leaves_the_photo(runtime):
 
 def test_content_weight_keeps_the_photo(runtime):
     photo, painting, _ = images()
-    loose, _ = stylize(runtime, photo, [painting], content_weight=0.0, style_weight=1e3)
-    tight, _ = stylize(runtime, photo, [painting], content_weight=1e3, style_weight=1e3)
+    loose, _ = stylize(runtime, photo, [painting], content_weight=0.0, style_weight=STRONG)
+    tight, _ = stylize(runtime, photo, [painting], content_weight=1e3, style_weight=STRONG)
     assert (tight - photo).abs().mean() < (loose - photo).abs().mean()
 
 
 def test_tv_weight_smooths(runtime):
     photo, painting, _ = images()
-    plain, _ = stylize(runtime, photo, [painting], style_weight=1e3, init="noise")
-    smooth, events = stylize(runtime, photo, [painting], style_weight=1e3, init="noise", tv_weight=1e3)
+    plain, _ = stylize(runtime, photo, [painting], style_weight=STRONG, init="noise")
+    smooth, events = stylize(runtime, photo, [painting], style_weight=STRONG, init="noise", tv_weight=STRONG)
     assert "tv" in events[-1].losses
     assert total_variation(smooth) < total_variation(plain)
 
@@ -81,7 +144,7 @@ def test_tv_weight_smooths(runtime):
 def test_both_optimizers_lower_the_loss(runtime):
     photo, painting, _ = images()
     for optimizer in ("lbfgs", "adam"):
-        _, events = stylize(runtime, photo, [painting], optimizer=optimizer, style_weight=1e3)
+        _, events = stylize(runtime, photo, [painting], optimizer=optimizer, style_weight=STRONG)
         assert sum(events[-1].losses.values()) < 0.7 * sum(events[0].losses.values()), optimizer
 
 
@@ -109,7 +172,7 @@ def test_adam_carries_its_state_to_the_next_scale_instead_of_a_full_step_everywh
 
     def first_step_at_the_second_scale():
         options = {"optimizer": "adam", "lr": 5.0, "scales": 2, "scale_iterations": [30, 2], "save_every": 1}
-        _, events = stylize(runtime, photo, [painting], style_weight=1e3, **options)
+        _, events = stylize(runtime, photo, [painting], style_weight=STRONG, **options)
         last_scale = [e.image for e in events if e.stage == events[-1].stage]
         return float((last_scale[1] - last_scale[0]).abs().mean()) * 255  # in pixel levels, as --lr
 
@@ -156,14 +219,14 @@ def test_min_size_sets_the_coarsest_scale(runtime):
 
 def test_blend_of_two_styles_lands_between_the_single_style_results(runtime):
     photo, a, b = images()
-    only_a, _ = stylize(runtime, photo, [a], style_weight=1e3, iterations=50)
-    only_b, _ = stylize(runtime, photo, [b], style_weight=1e3, iterations=50)
-    mixed, _ = stylize(runtime, photo, [a, b], style_weight=1e3, style_blend=[1, 1], iterations=50)
+    only_a, _ = stylize(runtime, photo, [a], style_weight=STRONG, iterations=50)
+    only_b, _ = stylize(runtime, photo, [b], style_weight=STRONG, iterations=50)
+    mixed, _ = stylize(runtime, photo, [a, b], style_weight=STRONG, style_blend=[1, 1], iterations=50)
     da = [gram_distance(runtime, x, a) for x in (only_a, mixed, only_b)]
     db = [gram_distance(runtime, x, b) for x in (only_b, mixed, only_a)]
     assert da[0] < da[1] < da[2]
     assert db[0] < db[1] < db[2]
-    weighted, _ = stylize(runtime, photo, [a, b], style_weight=1e3, style_blend=[9, 1], iterations=50)
+    weighted, _ = stylize(runtime, photo, [a, b], style_weight=STRONG, style_blend=[9, 1], iterations=50)
     assert gram_distance(runtime, weighted, a) < da[1]  # more of a than the even blend
     with pytest.raises(UsageError, match="2 --style images"):
         stylize(runtime, photo, [a, b], style_blend=[1, 2, 3])
@@ -176,8 +239,8 @@ def test_style_layer_weights(runtime):
     weights = style_layer_weights(opts)
     assert list(weights.values()) == pytest.approx([5 * w / 31 for w in (1, 2, 4, 8, 16)])
     photo, painting, _ = images()
-    shallow, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_layer_weights=[1, 0, 0, 0, 0])
-    deep, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_layer_weights=[0, 0, 0, 0, 1])
+    shallow, _ = stylize(runtime, photo, [painting], style_weight=STRONG, style_layer_weights=[1, 0, 0, 0, 0])
+    deep, _ = stylize(runtime, photo, [painting], style_weight=STRONG, style_layer_weights=[0, 0, 0, 0, 1])
     assert not torch.allclose(shallow, deep)
     with pytest.raises(UsageError, match="one per layer"):
         stylize(runtime, photo, [painting], style_layer_weights=[1, 2])
@@ -201,19 +264,19 @@ def test_init_choices(runtime, tmp_path):
 
 def test_preserve_color_luminance_keeps_the_photo_chroma(runtime):
     photo, painting, _ = images()
-    plain, _ = stylize(runtime, photo, [painting], style_weight=1e3)
-    kept, _ = stylize(runtime, photo, [painting], style_weight=1e3, preserve_color="luminance")
+    plain, _ = stylize(runtime, photo, [painting], style_weight=STRONG)
+    kept, _ = stylize(runtime, photo, [painting], style_weight=STRONG, preserve_color="luminance")
     chroma = lambda x: rgb_to_ycbcr(x)[:, 1:]  # noqa: E731
     assert (chroma(kept) - chroma(photo)).abs().mean() < 0.02
     assert (chroma(kept) - chroma(photo)).abs().mean() < 0.3 * (chroma(plain) - chroma(photo)).abs().mean()
-    half, _ = stylize(runtime, photo, [painting], style_weight=1e3, preserve_color="luminance", color_strength=0.5)
+    half, _ = stylize(runtime, photo, [painting], style_weight=STRONG, preserve_color="luminance", color_strength=0.5)
     assert torch.allclose(half, (plain + kept) / 2, atol=0.02)
 
 
 def test_preserve_color_histogram_recolours_the_painting(runtime):
     # Pure style reconstruction (no content term) shows which colours the style target carries.
     photo, painting, _ = images()
-    settings = dict(style_weight=1e3, content_weight=0.0, init="noise", iterations=30)
+    settings = dict(style_weight=STRONG, content_weight=0.0, init="noise", iterations=100)
     plain, _ = stylize(runtime, photo, [painting], **settings)
     kept, _ = stylize(runtime, photo, [painting], preserve_color="histogram", **settings)
     mean_rgb = lambda x: x.mean(dim=(2, 3))  # noqa: E731
@@ -222,9 +285,9 @@ def test_preserve_color_histogram_recolours_the_painting(runtime):
 
 def test_style_shift_and_pooling_change_the_result(runtime):
     photo, painting, _ = images()
-    base, _ = stylize(runtime, photo, [painting], style_weight=1e3)
-    shifted, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_shift=-1.0)
-    pooled, _ = stylize(runtime, photo, [painting], style_weight=1e3, pooling="avg")
+    base, _ = stylize(runtime, photo, [painting], style_weight=STRONG)
+    shifted, _ = stylize(runtime, photo, [painting], style_weight=STRONG, style_shift=-1.0)
+    pooled, _ = stylize(runtime, photo, [painting], style_weight=STRONG, pooling="avg")
     assert not torch.allclose(base, shifted) and not torch.allclose(base, pooled)
     with pytest.raises(UsageError, match="only to --style-loss gram"):
         stylize(runtime, photo, [painting], style_loss="meanstd", style_shift=1.0)
@@ -245,11 +308,11 @@ def test_same_seed_same_result(runtime):
 
 def test_adam_step_size_and_style_scale(runtime):
     photo, painting, _ = images()
-    small, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=0.5, iterations=3, style_weight=1e3)
-    large, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=8.0, iterations=3, style_weight=1e3)
+    small, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=0.5, iterations=3, style_weight=STRONG)
+    large, _ = stylize(runtime, photo, [painting], optimizer="adam", lr=8.0, iterations=3, style_weight=STRONG)
     assert (large - photo).abs().mean() > 3 * (small - photo).abs().mean()
-    full, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=1.0)
-    half, _ = stylize(runtime, photo, [painting], style_weight=1e3, style_scale=0.5)
+    full, _ = stylize(runtime, photo, [painting], style_weight=STRONG, style_scale=1.0)
+    half, _ = stylize(runtime, photo, [painting], style_weight=STRONG, style_scale=0.5)
     assert not torch.allclose(full, half, atol=1e-3)
 
 

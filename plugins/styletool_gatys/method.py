@@ -6,14 +6,18 @@ where the content loss compares backbone features with the photo's and the
 style loss compares feature statistics (Gram matrices by default) with the
 paintings' (a weighted blend when there are several).
 
-Departures from the paper, all optional: coarse-to-fine optimization over
-several scales (each scale starts from the previous result, upsampled), and
-colour preservation from Gatys et al., "Preserving Color in Neural Artistic
-Style Transfer" (2016).
+Departures from the paper: each layer's loss is by default relative to the
+size of its target (with the paper's raw sums relu4_1 outweighs relu1_1
+and relu5_1 thousands of times over, so the painting's palette and its
+large shapes were barely asked for); coarse-to-fine optimization over several scales
+(each scale starts from the previous result, upsampled); and colour
+preservation from Gatys et al., "Preserving Color in Neural Artistic Style
+Transfer" (2016).
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
 from dataclasses import dataclass
@@ -37,7 +41,7 @@ from styletool import (
     transfer_luminance,
 )
 from styletool_gatys.memory import bytes_per_pixel, gigabytes, is_out_of_memory, largest_fitting_side, memory_budget
-from styletool_gatys.options import GatysOptions
+from styletool_gatys.options import DEFAULT_STYLE_WEIGHT, GatysOptions
 from styletool_gatys.schedule import scale_iterations, scale_sizes
 
 # The optimizer works on pixels scaled to 0-255. In [0, 1] units the gradients
@@ -45,6 +49,10 @@ from styletool_gatys.schedule import scale_iterations, scale_sizes
 # its curvature test (y.s > 1e-10) keeps rejecting updates: the run stalls.
 PIXEL_SCALE = 255.0
 INIT_KEYWORDS = ("content", "noise", "style")
+# Relative losses are about 1 where raw ones are about 1e5-1e6. L-BFGS is not
+# scale-free: its curvature test (y.s > 1e-10) would reject the first small
+# steps of such a flat objective, so the optimizer sees it multiplied back up.
+RELATIVE_LOSS_SCALE = 1e5
 # After a real allocation failure (the estimate was too hopeful), try again this much smaller.
 SHRINK_ON_FAILURE = 0.8
 MIN_FIT_SIDE = 64
@@ -60,6 +68,7 @@ class Prepared:
     tv_loss: Any
     blend: list[float]
     init_image: torch.Tensor | None
+    style_weight: float
 
 
 class GatysMethod(Method):
@@ -94,6 +103,7 @@ class GatysMethod(Method):
             tv_loss=runtime.loss("tv"),
             blend=style_blend(opts, len(request.styles)),
             init_image=self._init_file(opts),
+            style_weight=DEFAULT_STYLE_WEIGHT[opts.normalize] if opts.style_weight is None else opts.style_weight,
         )
 
     def stylize(self, content, request, prepared: Prepared, *, progress):
@@ -208,12 +218,21 @@ class GatysMethod(Method):
 
         # Targets are computed once per scale, outside the optimization loop.
         with torch.no_grad(), self.runtime.autocast():
-            content_target = content_loss.target(_float(backbone(content, opts.content_layers)))
+            photo_features = _float(backbone(content, layers))
+            content_target = content_loss.target(photo_features)
             style_targets = [
                 style_loss.target(_float(backbone(_resize_like(style, content, opts.style_scale), opts.style_layers)))
                 for style in styles
             ]
             style_target = style_loss.blend(style_targets, prepared.blend)
+            if opts.normalize == "relative":
+                content_loss = relative_to_target(content_loss, content_target, photo_features)
+                style_loss = relative_to_target(style_loss, style_target, photo_features)
+        tv_scale = 1.0
+        if opts.normalize == "relative" and opts.tv_weight > 0:
+            # Smoothness relative to the photo's own: 1 means as rough as the photo.
+            tv_scale = 1.0 / max(float(tv_loss(content)), 1e-12)
+        objective_scale = RELATIVE_LOSS_SCALE if opts.normalize == "relative" else 1.0
 
         canvas = (start * PIXEL_SCALE).requires_grad_(True)
         evaluations = 0
@@ -233,12 +252,12 @@ class GatysMethod(Method):
                 features = _float(backbone(image, layers))
             terms = {
                 "content": opts.content_weight * content_loss(features, content_target),
-                "style": opts.style_weight * style_loss(features, style_target),
+                "style": prepared.style_weight * style_loss(features, style_target),
             }
             if opts.tv_weight > 0:
-                terms["tv"] = opts.tv_weight * tv_loss(image)
-            total = sum(terms.values())
-            total.backward()
+                terms["tv"] = opts.tv_weight * tv_scale * tv_loss(image)
+            objective = sum(terms.values()) * objective_scale
+            objective.backward()
             evaluations += 1
             snapshot = preview = None
             if opts.save_every and evaluations % opts.save_every == 0:
@@ -256,7 +275,7 @@ class GatysMethod(Method):
                     preview=preview,
                 )
             )
-            return total
+            return objective
 
         if opts.optimizer == "lbfgs":
             # One call runs every iteration, since L-BFGS keeps its history
@@ -329,6 +348,23 @@ def _upscale_start(image, scaled_content, content, previous_side: int, *, restor
         coarse = F.interpolate(resize_longest(content, previous_side), size=size, mode="bicubic", align_corners=False)
         start = start + (scaled_content - coarse)
     return start.clamp(0, 1)
+
+
+def relative_to_target(loss, target: dict, features: dict[str, torch.Tensor]):
+    """A copy of ``loss`` with each layer's weight divided by that layer's loss for blank (all-zero) features.
+
+    For the Gram loss that divisor is the mean square of the painting's Gram
+    matrix, for the content loss that of the photo's features: each layer then
+    measures its error relative to its target, about 1 at the start, whatever
+    the size of that layer's activations. ``features`` gives each layer's shape.
+    """
+    relative = copy.copy(loss)
+    relative.layers = {}
+    for layer, weight in loss.layers.items():
+        blank = float(loss.layer_loss(torch.zeros_like(features[layer]), target[layer]))
+        # A blank target (an all-black painting's deep layers) has no size to be relative to.
+        relative.layers[layer] = weight / blank if blank > 0 else weight
+    return relative
 
 
 def _resized_adam_state(state: dict, size) -> dict:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from styletool import option
 
 VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+NORMALIZATIONS = ("relative", "none")
+# The style weight that balances a content weight of 1 under each normalization
+# (docs/gatys.md shows how each was chosen).
+DEFAULT_STYLE_WEIGHT = {"relative": 1.0, "none": 10.0}
 
 
 @dataclass
@@ -43,9 +47,22 @@ class GatysOptions:
     )
     init: str = option("content", help="Starting image: content, noise, style, or the path of an image file.")
     # Loss
+    normalize: str = option(
+        "relative",
+        help="Scale of each layer's loss: relative (divided by the size of its target, so every style layer counts for any painting) or none (raw feature sizes, as in the paper: relu4_1 outweighs the rest).",
+        choices=NORMALIZATIONS,
+    )
     content_weight: float = option(1.0, help="Weight of the content loss.", min=0)
-    style_weight: float = option(10.0, help="Weight of the style loss.", min=0)
-    tv_weight: float = option(0.0, help="Weight of the total-variation smoothness loss.", min=0)
+    style_weight: float | None = option(
+        None,
+        help="Weight of the style loss (default 1 with --normalize relative: style and content count alike; 10 with none).",
+        min=0,
+    )
+    tv_weight: float = option(
+        0.0,
+        help="Weight of the total-variation smoothness loss (with --normalize relative, relative to the photo's own roughness).",
+        min=0,
+    )
     content_layers: list[str] = option(["relu4_2"], help="Backbone layers whose features keep the photo's content.")
     style_layers: list[str] = option(
         VGG_STYLE_LAYERS, help="Backbone layers whose statistics carry the painting's style."
