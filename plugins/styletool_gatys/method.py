@@ -9,15 +9,14 @@ paintings' (a weighted blend when there are several).
 Departures from the paper: each layer's loss is by default relative to the
 size of its target (with the paper's raw sums relu4_1 outweighs relu1_1
 and relu5_1 thousands of times over, so the painting's palette and its
-large shapes were barely asked for); coarse-to-fine optimization over several scales
-(each scale starts from the previous result, upsampled); and colour
-preservation from Gatys et al., "Preserving Color in Neural Artistic Style
-Transfer" (2016).
+large shapes were barely asked for); coarse-to-fine optimization over
+several scales (each scale starts from the previous result, upsampled);
+and colour preservation from Gatys et al., "Preserving Color in Neural
+Artistic Style Transfer" (2016).
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import sys
 from dataclasses import dataclass
@@ -225,14 +224,14 @@ class GatysMethod(Method):
                 for style in styles
             ]
             style_target = style_loss.blend(style_targets, prepared.blend)
-            if opts.normalize == "relative":
-                content_loss = relative_to_target(content_loss, content_target, photo_features)
-                style_loss = relative_to_target(style_loss, style_target, photo_features)
-        tv_scale = 1.0
-        if opts.normalize == "relative" and opts.tv_weight > 0:
-            # Smoothness relative to the photo's own: 1 means as rough as the photo.
-            tv_scale = 1.0 / max(float(tv_loss(content)), 1e-12)
-        objective_scale = RELATIVE_LOSS_SCALE if opts.normalize == "relative" else 1.0
+        tv_scale, objective_scale = 1.0, 1.0
+        if opts.normalize == "relative":
+            content_loss = content_loss.relative_to(content_target, photo_features)
+            style_loss = style_loss.relative_to(style_target, photo_features)
+            objective_scale = RELATIVE_LOSS_SCALE
+            if opts.tv_weight > 0:
+                # Smoothness relative to the photo's own: 1 means as rough as the photo.
+                tv_scale = 1.0 / max(float(tv_loss(content)), 1e-12)
 
         canvas = (start * PIXEL_SCALE).requires_grad_(True)
         evaluations = 0
@@ -348,23 +347,6 @@ def _upscale_start(image, scaled_content, content, previous_side: int, *, restor
         coarse = F.interpolate(resize_longest(content, previous_side), size=size, mode="bicubic", align_corners=False)
         start = start + (scaled_content - coarse)
     return start.clamp(0, 1)
-
-
-def relative_to_target(loss, target: dict, features: dict[str, torch.Tensor]):
-    """A copy of ``loss`` with each layer's weight divided by that layer's loss for blank (all-zero) features.
-
-    For the Gram loss that divisor is the mean square of the painting's Gram
-    matrix, for the content loss that of the photo's features: each layer then
-    measures its error relative to its target, about 1 at the start, whatever
-    the size of that layer's activations. ``features`` gives each layer's shape.
-    """
-    relative = copy.copy(loss)
-    relative.layers = {}
-    for layer, weight in loss.layers.items():
-        blank = float(loss.layer_loss(torch.zeros_like(features[layer]), target[layer]))
-        # A blank target (an all-black painting's deep layers) has no size to be relative to.
-        relative.layers[layer] = weight / blank if blank > 0 else weight
-    return relative
 
 
 def _resized_adam_state(state: dict, size) -> dict:

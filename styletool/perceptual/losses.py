@@ -12,6 +12,7 @@ The Gram matrix and channel statistics stay here because measures in
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -111,6 +112,22 @@ class FeatureLoss(ABC):
     def __call__(self, features: Mapping[str, Tensor], target: Mapping[str, Any]) -> Tensor:
         """Sum over layers of ``weight * layer_loss(features[layer], target[layer])``."""
         return sum(weight * self.layer_loss(features[layer], target[layer]) for layer, weight in self.layers.items())
+
+    def relative_to(self, target: Mapping[str, Any], features: Mapping[str, Tensor]) -> FeatureLoss:
+        """A copy whose layer weights are divided by each layer's loss for blank (all-zero) features.
+
+        For a Gram loss that divisor is the mean square of the target's Gram
+        matrix, for a content loss that of the target features: each layer then
+        measures its error relative to its target, whatever the size of that
+        layer's activations. ``features`` gives each layer's shape.
+        """
+        relative = copy.copy(self)
+        relative.layers = {}
+        for layer, weight in self.layers.items():
+            blank = float(self.layer_loss(torch.zeros_like(features[layer]), target[layer]))
+            # A blank target (an all-black painting's deep layers) has no size to be relative to.
+            relative.layers[layer] = weight / blank if blank > 0 else weight
+        return relative
 
     @abstractmethod
     def layer_target(self, features: Tensor) -> Any:
