@@ -185,5 +185,5 @@ def run(runtime, *, quick: bool, log):
 
 
 def _auto_precision(runtime) -> str:
-    dtype = Runtime(device=str(runtime.device), precision="auto").training_dtype
+    dtype = Runtime(device=str(runtime.device), precision="auto").optimization_dtype
     return "fp32" if dtype is None else str(dtype).removeprefix("torch.")

@@ -3,8 +3,8 @@
 Usage: python docs/make_gatys_figure.py [--work /tmp/gatys-figure] [--out docs/images]
 
 Before/after: for each photo x painting pair, the result of the old
-defaults (`--scales 1 --iterations 200 --normalize none`: one scale, raw
-losses) beside today's defaults, at 512 px, seed 0. Brush sizes: tubingen x
+defaults (`--precision fp32` and `--scales 1 --iterations 200 --normalize
+none`: one scale, raw losses, fp32) beside today's defaults, at 512 px, seed 0. Brush sizes: tubingen x
 starry_night with `--style-scale` 0.5, 1 and 2. Results already rendered
 in --work are reused (each before picture takes minutes on a CPU).
 """
@@ -25,15 +25,19 @@ PAIRS = [
     ("images/content/golden_gate.jpg", "images/style/woman-with-hat-matisse.jpg"),
     ("images/content/astronaut.jpg", "datasets/paintings/wikiart_00.jpg"),
 ]
-BEFORE = ["--scales", "1", "--iterations", "200", "--normalize", "none"]
+# The old defaults: fp32 (a global option, before the command), one scale, 200 iterations, raw losses.
+BEFORE = (["--precision", "fp32"], ["--scales", "1", "--iterations", "200", "--normalize", "none"])
+NOW: tuple[list[str], list[str]] = ([], [])
 BRUSHES = ["0.5", "1", "2"]
 HEIGHT = 300  # of each picture in the figures
 
 
-def render(photo: str, painting: str, label: str, options: list[str], work: Path) -> Path:
+def render(photo: str, painting: str, label: str, options: tuple[list[str], list[str]], work: Path) -> Path:
+    """Stylize with (global options, method options), unless already rendered."""
     out = work / f"{Path(photo).stem}_x_{Path(painting).stem}_{label}.png"
     if not out.exists():
-        command = [sys.executable, "-m", "styletool", "--seed", "0", "stylize", str(SHARED / photo)]
+        global_options, options = options
+        command = [sys.executable, "-m", "styletool", "--seed", "0", *global_options, "stylize", str(SHARED / photo)]
         command += ["--style", str(SHARED / painting), "--size", "512", "-o", str(out), *options]
         print(" ".join(command), file=sys.stderr)
         subprocess.run(command, check=True)
@@ -75,12 +79,12 @@ def main() -> None:
     rows = []
     for photo, painting in PAIRS:
         before = render(photo, painting, "before", BEFORE, args.work)
-        after = render(photo, painting, "after", [], args.work)
+        after = render(photo, painting, "after", NOW, args.work)
         rows.append(row([SHARED / painting, before, after], [Path(painting).stem, "before", "now"]))
     stack(rows).save(args.out / "gatys_before_after.jpg", quality=88)
 
     photo, painting = PAIRS[0]
-    brushes = [render(photo, painting, f"style-scale-{s}", ["--style-scale", s], args.work) for s in BRUSHES]
+    brushes = [render(photo, painting, f"style-scale-{s}", ([], ["--style-scale", s]), args.work) for s in BRUSHES]
     stack([row(brushes, [f"--style-scale {s}" for s in BRUSHES])]).save(args.out / "gatys_brush_sizes.jpg", quality=88)
 
 

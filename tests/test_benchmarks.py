@@ -49,7 +49,7 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
     for values in figures["gatys"]["seconds_per_iteration"].values():
         assert values["styletool_s"] > 0 and values["plain_s"] > 0 and values["styletool_peak_mb"] is not None
     for runs in figures["gatys"]["defaults"].values():  # every run judged, beside the old defaults and plain
-        assert set(runs) == {"defaults", "before", "plain, same time"}
+        assert set(runs) == {"defaults", "defaults, fp32", "before", "plain, same time"}
         assert all(run["seconds"] > 0 and 0 < run["style_distance"] and -1 <= run["ssim"] <= 1 for run in runs.values())
     for name in ("johnson", "cin"):
         training = figures["training"][name]

@@ -18,7 +18,9 @@ from tiny_backbone import tiny_random_backbone, tiny_runtime
 
 @pytest.fixture
 def runtime():
-    return tiny_runtime()
+    # fp32 whatever the CPU: these tests check what each option does, and --precision auto would
+    # add bf16 rounding on some machines only (the bf16 path has its own test below).
+    return tiny_runtime(precision="fp32")
 
 
 def images(size=48):
@@ -61,8 +63,11 @@ def gram_distance(runtime, image, style):
 
 
 def loud_runtime():
-    """The tiny runtime plus ``tiny-loud``: the same network with activations from conv3_1 on 30 times larger."""
-    runtime = tiny_runtime()
+    """The tiny runtime plus ``tiny-loud``: the same network with activations from conv3_1 on 30 times larger.
+
+    In fp32: the two backbones give the same picture in exact arithmetic, which bf16's rounding would blur.
+    """
+    runtime = tiny_runtime(precision="fp32")
 
     def loud(**kwargs):
         backbone = tiny_random_backbone(**kwargs)
@@ -205,7 +210,10 @@ def test_by_default_scales_climb_from_128_px_in_sqrt2_steps():
     assert scale_sizes(160, scales=None) == [160]  # too small to go coarser than 128 px
     assert scale_sizes(512, scales=None, min_size=256) == [256, 362, 512]
     assert scale_sizes(512, scales=1) == [512]
-    assert scale_iterations(5, iterations=150, per_scale=None, scales=None) == [150, 90, 54, 32, 19]
+    # 0.6 times as many at each finer scale, but the final one, where the finest texture is laid, at least 0.4x.
+    assert scale_iterations(5, iterations=150, per_scale=None, scales=None) == [150, 90, 54, 32, 60]
+    assert scale_iterations(3, iterations=150, per_scale=None, scales=None) == [150, 90, 60]
+    assert scale_iterations(1, iterations=150, per_scale=None, scales=None) == [150]
     with pytest.raises(UsageError, match="give --scales too"):
         scale_iterations(5, iterations=100, per_scale=[1, 2, 3, 4, 5], scales=None)
 
@@ -403,3 +411,38 @@ def test_cli_out_of_memory_is_one_line_and_writes_nothing(cli, tmp_path, monkeyp
     assert result.code == 1 and not out.exists()
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {photo}: gatys at 128x96 on cpu needs about")
+
+
+def test_optimizes_in_bf16_where_the_hardware_has_it_and_in_exact_fp32_on_request(monkeypatch):
+    """--precision auto runs the backbone in bf16 only where it is native (1.9x the iterations on such a CPU)."""
+    from styletool.framework import runtime as runtime_module
+    from styletool_gatys import method as gatys_method
+
+    photo, painting, _ = images()
+    seen = []
+    original = gatys_method._float
+    monkeypatch.setattr(
+        gatys_method,
+        "_float",
+        lambda features: (seen.append(next(iter(features.values())).dtype), original(features))[1],
+    )
+
+    def run(precision, native):
+        monkeypatch.setattr(runtime_module, "native_bf16", lambda device: native)
+        seen.clear()
+        result, events = stylize(tiny_runtime(precision=precision), photo, [painting], style_weight=STRONG)
+        return result, events, set(seen)
+
+    exact, exact_events, exact_types = run("auto", native=False)
+    assert exact_types == {torch.float32}
+    forced, _, forced_types = run("fp32", native=True)
+    assert forced_types == {torch.float32}
+    assert torch.equal(forced, exact)  # fp32 on request is the exact path, whatever the hardware
+    half, half_events, half_types = run("auto", native=True)
+    assert half_types == {torch.bfloat16}
+    # bf16 paints as well: the loss falls as far, the picture is as close to the painting and to the photo.
+    assert sum(half_events[-1].losses.values()) < 1.2 * sum(exact_events[-1].losses.values())
+    runtime = tiny_runtime(precision="fp32")
+    assert gram_distance(runtime, half, painting) < 1.2 * gram_distance(runtime, exact, painting)
+    assert gram_distance(runtime, half, painting) < 0.5 * gram_distance(runtime, photo, painting)
+    assert float((half - photo).abs().mean()) < 1.2 * float((exact - photo).abs().mean())

@@ -38,12 +38,12 @@ def test_auto_precision_stylizes_exactly_and_trains_in_bf16_only_where_the_cpu_h
     runtime = Runtime(device="cpu")
     assert runtime.precision == "auto" and runtime.autocast_dtype is None  # pictures stay exact fp32
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
-    assert runtime.training_dtype == torch.bfloat16
+    assert runtime.optimization_dtype == torch.bfloat16
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    assert runtime.training_dtype is None  # emulated bf16 would be slower than fp32
-    assert Runtime(device="cpu", precision="fp32").training_dtype is None
-    assert Runtime(device="cpu", precision="bf16").training_dtype == torch.bfloat16
+    assert runtime.optimization_dtype is None  # emulated bf16 would be slower than fp32
+    assert Runtime(device="cpu", precision="fp32").optimization_dtype is None
+    assert Runtime(device="cpu", precision="bf16").optimization_dtype == torch.bfloat16
 
 
 def test_same_seed_same_numbers():

@@ -41,9 +41,9 @@ def tiny_random_backbone(*, pooling="max", padding="zero", weights=None):
     return Backbone(layers, mean=IMAGENET_MEAN, std=IMAGENET_STD, name="tiny-random", pooling=pooling, padding=padding)
 
 
-def tiny_runtime(*, seed: int | None = 0) -> Runtime:
+def tiny_runtime(*, seed: int | None = 0, precision: str = "auto") -> Runtime:
     """A CPU runtime whose registry also has the backbone ``tiny-random``."""
     base = get_registry()
     registry = Registry(methods=dict(base.methods), losses=dict(base.losses), backbones=dict(base.backbones))
     registry.add(BackboneSpec(name="tiny-random", summary="test", load=tiny_random_backbone), plugin="tests")
-    return Runtime(device="cpu", seed=seed, registry=registry)
+    return Runtime(device="cpu", seed=seed, precision=precision, registry=registry)

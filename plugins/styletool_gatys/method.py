@@ -216,7 +216,7 @@ class GatysMethod(Method):
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
 
         # Targets are computed once per scale, outside the optimization loop.
-        with torch.no_grad(), self.runtime.autocast():
+        with torch.no_grad(), self.runtime.optimization_autocast():
             photo_features = _float(backbone(content, layers))
             content_target = content_loss.target(photo_features)
             style_targets = [
@@ -247,7 +247,7 @@ class GatysMethod(Method):
             # stay stuck at 0 or 255 even when the loss wants them back.
             pixels = canvas / PIXEL_SCALE
             image = pixels + (pixels.clamp(0.0, 1.0) - pixels).detach()
-            with self.runtime.autocast():
+            with self.runtime.optimization_autocast():
                 features = _float(backbone(image, layers))
             terms = {
                 "content": opts.content_weight * content_loss(features, content_target),

@@ -19,7 +19,8 @@ from styletool.errors import DeviceError, UsageError
 from styletool.framework.registry import Registry
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-# "auto": exact fp32 to stylize; training autocasts where the hardware has fast half-precision arithmetic.
+# "auto": exact fp32 for a forward pass (feed-forward stylizing); long optimizations (training,
+# gatys) autocast where the hardware has fast half-precision arithmetic.
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
 # Frozen backbones are expensive to build (weights decode, device copy), so one
@@ -102,21 +103,24 @@ class Runtime:
         return None if self.precision in ("fp32", "auto") else PRECISIONS[self.precision]
 
     @property
-    def training_dtype(self) -> torch.dtype | None:
-        """The reduced-precision type training autocasts to, or None for plain fp32.
+    def optimization_dtype(self) -> torch.dtype | None:
+        """The reduced-precision type long optimizations autocast to, or None for plain fp32.
 
-        With "auto", bf16 where the hardware computes it natively (CPUs with
-        AVX-512 BF16 or AMX, CUDA GPUs that support it): about twice the
-        images per second of fp32 for the same model (docs/performance.md).
-        Emulated bf16 would be slower than fp32, so other CPUs stay in fp32.
+        Training and gatys's image optimization run the backbone thousands of
+        times. With "auto" they use bf16 where the hardware computes it
+        natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs that support it):
+        about twice the images per second of fp32 in training, 1.9x the gatys
+        iterations per second at 512 px, with results as close to the
+        painting (docs/performance.md, docs/gatys.md). Emulated bf16 would be
+        slower than fp32, so other CPUs stay in fp32.
         """
         if self.precision != "auto":
             return self.autocast_dtype
         return torch.bfloat16 if native_bf16(self.device) else None
 
-    def training_autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed precision for training's forward passes (see :attr:`training_dtype`)."""
-        dtype = self.training_dtype
+    def optimization_autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision for a long optimization's forward passes (see :attr:`optimization_dtype`)."""
+        dtype = self.optimization_dtype
         if dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=dtype)

@@ -388,7 +388,7 @@ def run_training(
             tensorboard=request.tensorboard,
             progress=progress,
             distributed=distributed,
-            precision=runtime.training_dtype,
+            precision=runtime.optimization_dtype,
         )
         if request.resume is not None:
             trainer.resume(request.resume)
