@@ -20,7 +20,7 @@ class GatysOptions:
     # Schedule
     iterations: int = option(
         150,
-        help="Iterations at the first, coarsest scale; each finer scale runs 0.6 times as many (--scales 1: all at --size).",
+        help="Iterations at the first, coarsest scale; each finer scale runs 0.6 times as many, the final one at least 0.4 times --iterations (--scales 1: all at --size).",
         min=1,
     )
     scale_iterations: list[int] | None = option(

@@ -25,7 +25,7 @@ def install(app: typer.Typer) -> None:
         precision: str = typer.Option(
             "auto",
             "--precision",
-            help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: exact fp32 to stylize; training in bf16 where the CPU or GPU computes it natively, else fp32.",
+            help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: feed-forward stylizing in exact fp32; training and gatys's image optimization in bf16 where the CPU or GPU computes it natively, else fp32.",
         ),
         seed: int | None = typer.Option(
             None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."
