@@ -18,6 +18,7 @@ so the gain from the schedule and the gain from precision read apart.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -44,7 +45,9 @@ class PlainGatys:
     """Textbook Gatys: full feature stack each evaluation, targets computed once."""
 
     def __init__(self, backbone, content, style, *, content_weight, style_weight):
-        self.backbone = backbone
+        # The textbook layout too: styletool's CPU backbones run channels-last, which is part of
+        # what is measured against this.
+        self.backbone = copy.deepcopy(backbone).use_channels_last(False)
         self.content_weight, self.style_weight = content_weight, style_weight
         with torch.no_grad():
             features = self.features(content)

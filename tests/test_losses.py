@@ -63,6 +63,18 @@ def test_gram_matrix_matches_loops():
     torch.testing.assert_close(gram_matrix(f, shift=-0.5), expected)
 
 
+def test_gram_matrix_of_a_channels_last_map_is_the_same_matrix_and_gradient():
+    # CPU backbones hand back channels-last features; their Gram matrix takes another route.
+    f = randn(2, 3, 4, 5).requires_grad_(True)
+    last = f.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert not last.is_contiguous()
+    for shift in (0.0, -0.5):
+        torch.testing.assert_close(gram_matrix(last, shift=shift), gram_matrix(f, shift=shift))
+    gram_matrix(f).square().sum().backward()
+    gram_matrix(last).square().sum().backward()
+    torch.testing.assert_close(last.grad, f.grad)
+
+
 def test_mean_std_matches_loops():
     f = randn(2, 3, 4, 5)
     mean, std = mean_std(f, eps=1e-3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -62,6 +64,20 @@ def test_backbones_are_cached_frozen_and_looked_up_by_name():
     assert all(not p.requires_grad for p in first.parameters())
     with pytest.raises(UnknownNameError, match="did you mean 'vgg19'"):
         runtime.backbone("vgg91")
+
+
+def test_cpu_backbones_run_channels_last_with_the_same_features():
+    # oneDNN's convolutions are fastest in that layout; the numbers must not change with it.
+    fast = Runtime(device="cpu").backbone("vgg19")
+    assert fast.channels_last
+    image = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours = fast(image, ["relu1_1", "relu3_1"])
+        plain = copy.deepcopy(fast).use_channels_last(False)(image, ["relu1_1", "relu3_1"])
+    assert ours["relu3_1"].is_contiguous(memory_format=torch.channels_last)
+    for layer in ours:  # fp32 sums in another order: equal to rounding, relative to the layer's scale
+        scale = float(plain[layer].abs().max())
+        torch.testing.assert_close(ours[layer], plain[layer], rtol=1e-4, atol=1e-5 * scale)
 
 
 def test_losses_and_methods_come_from_the_registry():

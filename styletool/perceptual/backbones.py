@@ -162,6 +162,7 @@ class Backbone(nn.Module):
         # holds the network weights only.
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.channels_last = False
         self.freeze()
 
     def preprocess(self, image: Tensor) -> Tensor:
@@ -191,6 +192,8 @@ class Backbone(nn.Module):
         wanted_set = set(wanted)
         features: dict[str, Tensor] = {}
         x = self.preprocess(image)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         for layer_name, module in zip(self.layer_names[: last + 1], self.layers):
             x = module(x)
             if layer_name in wanted_set:
@@ -220,6 +223,18 @@ class Backbone(nn.Module):
                 f"image of {width}x{height} pixels is too small for backbone '{self.name}' "
                 f"up to layer '{self.layer_names[last]}'; it needs at least {needed} pixels on each side"
             )
+
+    def use_channels_last(self, enabled: bool = True) -> Backbone:
+        """Run in the channels-last memory layout (or, with ``enabled`` false, the default one); return self.
+
+        On the CPU, oneDNN's convolutions work channels-last natively: VGG-19
+        to relu5_1, forward and backward at 512x384 px, takes 0.26 s in bf16
+        and 1.00 s in fp32 channels-last, against 0.61 s and 1.24 s in the
+        default layout (2-core AVX-512 BF16 CPU). Features come back in this
+        layout; the losses take either.
+        """
+        self.channels_last = enabled
+        return self.to(memory_format=torch.channels_last if enabled else torch.contiguous_format)
 
     def freeze(self) -> Backbone:
         """Put the network in eval mode and stop gradients to its parameters; return self."""

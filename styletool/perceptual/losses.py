@@ -38,12 +38,26 @@ def gram_matrix(features: Tensor, *, shift: float = 0.0) -> Tensor:
     the other channel does; shifting them makes those entries informative.
     """
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    if shift:  # skip the full-size copy in the common unshifted case
-        flat = flat + shift
+    if _channels_last(features):
+        # A channels-last map (the CPU backbones run in that layout) is already [N, H*W, C] in
+        # memory: F^T F from that view is the same matrix, where reshaping to [N, C, H*W] would
+        # copy the whole map first (forward and backward, on every layer, every evaluation).
+        rows = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        if shift:
+            rows = rows + shift
+        product = rows.transpose(1, 2) @ rows
+    else:
+        flat = features.reshape(n, c, h * w)
+        if shift:  # skip the full-size copy in the common unshifted case
+            flat = flat + shift
+        product = flat @ flat.transpose(1, 2)
     # Half-precision features (mixed-precision training) multiply in their own type, which is where
     # the time goes; the result is returned in fp32 so the loss compares it with full precision.
-    return at_least_fp32(flat @ flat.transpose(1, 2)) / (c * h * w)
+    return at_least_fp32(product) / (c * h * w)
+
+
+def _channels_last(features: Tensor) -> bool:
+    return not features.is_contiguous() and features.is_contiguous(memory_format=torch.channels_last)
 
 
 def mean_std(features: Tensor, *, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
