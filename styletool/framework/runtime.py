@@ -170,7 +170,7 @@ class Runtime:
             backbone = factory(pooling=pooling, padding=padding, weights=weights)
             backbone = backbone.to(self.device).eval().requires_grad_(False)
             if self.device.type == "cpu" and hasattr(backbone, "use_channels_last"):
-                # oneDNN's convolutions are fastest channels-last (2.3x a gatys iteration in bf16).
+                # oneDNN's convolutions are fastest channels-last (a bf16 gatys iteration at 512 px: 0.80 s to 0.45 s).
                 backbone.use_channels_last()
             _BACKBONE_CACHE[key] = backbone
         return backbone
