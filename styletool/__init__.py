@@ -22,7 +22,7 @@ from styletool.errors import (
 from styletool.framework.hookspecs import hookimpl
 from styletool.framework.options import blend_weights, option
 from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
-from styletool.perceptual.options import FeedForwardOptions, PerceptualOptions
+from styletool.perceptual.options import FeedForwardOptions, PerceptualOptions, StyleNetworkOptions
 from styletool.version import __version__
 
 # name -> module that defines it; imported lazily by __getattr__.
@@ -44,6 +44,8 @@ _LAZY = {
     "Variants": "styletool.framework.methods",
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
+    "check_strength": "styletool.nn.transformer",
+    "NEUTRAL": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
     "for_inference": "styletool.nn.inference",
     "fast_network": "styletool.nn.inference",
@@ -56,6 +58,7 @@ _LAZY = {
     "run_training": "styletool.training",
     "TrainResult": "styletool.training",
     "BasicTask": "styletool.training",
+    "FeedForwardTask": "styletool.training",
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
     "loader_workers": "styletool.training",
@@ -93,6 +96,7 @@ __all__ = [
     "LossSpec",
     "MethodSpec",
     "PerceptualOptions",
+    "StyleNetworkOptions",
     "StyletoolError",
     "UnknownNameError",
     "UsageError",
@@ -129,7 +133,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.io.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.tiling import available_memory, run_network, stylize_tiled
-    from styletool.nn.transformer import TransformerNet, load_transformer, transformer_metadata
+    from styletool.nn.transformer import NEUTRAL, TransformerNet, check_strength, load_transformer, transformer_metadata
     from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
     from styletool.perceptual.color import match_color, preserve_colors, transfer_luminance
     from styletool.perceptual.loss import PerceptualLoss, PerceptualWeights
@@ -146,6 +150,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from styletool.training import (
         BasicTask,
+        FeedForwardTask,
         PhotoFolder,
         TrainResult,
         TrainSettings,

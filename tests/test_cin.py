@@ -19,6 +19,7 @@ TINY_LOSS = {
     "content_layers": ["relu3_1"],
     "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
     "style_size": 32,
+    "neutral_steps": 2,
 }
 
 
@@ -177,11 +178,26 @@ def test_cli_contact_sheet_and_model_info(cli, tmp_path, trained):
 def test_several_styles_per_step_train_every_drawn_style_row(tmp_path, photos):
     """One step with three paintings over a batch of two photos... capped: two paintings, one per photo."""
     styles = paintings(1, 2, 3)
+    no_neutral = {"neutral_steps": 0, "neutral_photos": 0}
     _, one = train(
-        tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="one.safetensors", styles_per_step=1
+        tmp_path,
+        photos,
+        styles=styles,
+        names=["a", "b", "c"],
+        steps=1,
+        output="one.safetensors",
+        styles_per_step=1,
+        **no_neutral,
     )
     _, two = train(
-        tmp_path, photos, styles=styles, names=["a", "b", "c"], steps=1, output="two.safetensors", styles_per_step=3
+        tmp_path,
+        photos,
+        styles=styles,
+        names=["a", "b", "c"],
+        steps=1,
+        output="two.safetensors",
+        styles_per_step=3,
+        **no_neutral,
     )
 
     def rows_moved(path):

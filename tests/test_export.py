@@ -97,3 +97,24 @@ def test_export_errors_are_one_line(cli, tmp_path, johnson_model):
     assert other.code == 1 and "not a transformer network" in other.err
     assert not (tmp_path / "x.pt").exists() and not (tmp_path / "x.onnx").exists()
     assert len(other.err.strip().splitlines()) == 1
+
+
+def test_a_johnson_model_with_a_neutral_row_exports_as_a_plain_network(cli, tmp_path):
+    from styletool import transformer_metadata
+
+    net = trained_like(num_styles=1, neutral=True)
+    path = save_model(
+        tmp_path / "neutral.safetensors",
+        net.state_dict(),
+        {
+            "method": "johnson",
+            "styles": ["starry"],
+            **transformer_metadata(architecture="full", num_styles=1, neutral=True),
+        },
+    )
+    assert cli("export", str(path), "--format", "torchscript", "-o", str(tmp_path / "one.pt")).code == 0
+    loaded = torch.jit.load(str(tmp_path / "one.pt"))
+    for photo in PHOTOS:
+        with torch.no_grad():
+            got, expected = loaded(photo), net(photo, style=0).clamp(0, 1)  # the image alone, full strength
+        assert (got - expected).abs().max() < 1e-4

@@ -22,6 +22,7 @@ TINY_LOSS = {
     "content_layers": ["relu3_1"],
     "style_layers": ["relu1_1", "relu2_1", "relu3_1"],
     "style_size": 32,
+    "neutral_steps": 2,
 }
 
 
@@ -93,7 +94,9 @@ def test_training_writes_model_checkpoint_and_metrics(tmp_path, photos):
     assert model.styles == ["noise"] and model.metadata["training"]["steps_done"] == 6
     records = [json.loads(line) for line in (tmp_path / "model.checkpoints" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
-    assert {"content", "style", "lr", "images_per_second"} <= set(records[0])
+    # The neutral start (photo given back), then the painting with the neutral row alongside.
+    assert {"neutral", "lr", "images_per_second"} <= set(records[0]) and "style" not in records[0]
+    assert {"content", "style", "neutral"} <= set(records[-1])
     assert load_checkpoint(result.checkpoint)["step"] == 6
 
 
@@ -108,12 +111,12 @@ def test_training_lowers_the_loss(tmp_path, photos):
     loss = PerceptualLoss.build(runtime, request.options.perceptual_weights())
     target = loss.style_target(request.styles[0], size=32)
     torch.manual_seed(request.settings.seed)
-    initial = TransformerNet(architecture="light")  # the default network
-    trained = TransformerNet(architecture="light")
+    initial = TransformerNet(num_styles=1, architecture="light", neutral=True)  # the default network
+    trained = TransformerNet(num_styles=1, architecture="light", neutral=True)
     trained.load_state_dict(load_model(result.output).tensors)
     with torch.no_grad():
-        before = sum(loss(initial(batch), batch, target).values())
-        after = sum(loss(trained(batch), batch, target).values())
+        before = sum(loss(initial(batch, style=0), batch, target).values())
+        after = sum(loss(trained(batch, style=0), batch, target).values())
     assert after < 0.2 * before
 
 

@@ -2,10 +2,12 @@
 
 One :class:`styletool.TransformerNet` with conditional instance normalization
 holds N styles: every normalization layer has an N-row table of scales and
-shifts, and a style is a row (a blend is a weighted mix of rows). Training
-draws one style per step, so all styles share the convolutions. A new style
-can be added later by training only its new rows, leaving the others as they
-were.
+shifts, and a style is a row (a blend is a weighted mix of rows). A last,
+style-neutral row gives the photo back: training starts from it, and
+``--strength`` mixes toward it (:class:`styletool.FeedForwardTask`). Training
+draws a few styles per step, so all styles share the convolutions. A new
+style can be added later by training only its new rows, leaving the others
+as they were.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 import torch
 
 from styletool import (
-    BasicTask,
+    NEUTRAL,
+    FeedForwardTask,
     Method,
     PerceptualLoss,
     StylizeRequest,
@@ -27,6 +30,7 @@ from styletool import (
     UsageError,
     Variants,
     blend_weights,
+    check_strength,
     fast_network,
     ignore_progress,
     load_image,
@@ -45,86 +49,6 @@ class CinPrepared:
 
     networks: list[Any]
     names: list[str]
-
-
-class CinTask(BasicTask):
-    """Train a conditional network; ``trainable`` limits which style rows learn (adding styles)."""
-
-    def __init__(
-        self,
-        net: TransformerNet,
-        loss: PerceptualLoss,
-        targets: list[Any],
-        *,
-        styles: list[int],
-        metadata: dict[str, Any],
-        seed: int,
-        only_styles: bool,
-        styles_per_step: int = 1,
-        style_lr_scale: float = 1.0,
-    ):
-        self.model = net
-        self.perceptual = loss
-        self.targets = targets  # one per style index of the network
-        self.styles = styles  # the style indices this run trains
-        self.metadata = metadata
-        self.seed = seed
-        self.only_styles = only_styles
-        self.styles_per_step = min(styles_per_step, len(styles))
-        self.style_lr_scale = style_lr_scale
-
-    def parameters(self):
-        if not self.only_styles:
-            return list(self.model.parameters())
-        # Adding styles: everything but the style tables stays frozen, and
-        # gradients of the old rows are masked, so old styles are untouched.
-        keep = torch.zeros(self.model.num_styles, 1)
-        keep[self.styles] = 1
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
-        tables = self.model.style_parameters()
-        for table in tables:
-            table.requires_grad_(True)
-            table.register_hook(lambda grad, keep=keep: grad * keep.to(grad))
-        return tables
-
-    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
-        """The style tables at ``lr * style_lr_scale``, everything else at ``lr``.
-
-        Adding styles trains only the new rows, in every step: nothing lags behind, so one rate.
-        """
-        trained = self.parameters()
-        if self.only_styles:
-            return [{"params": trained}]
-        tables = {id(p) for p in self.model.style_parameters()}
-        groups = [
-            {"params": [p for p in trained if id(p) not in tables]},
-            {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale},
-        ]
-        return [group for group in groups if group["params"]]
-
-    def styles_for_step(self, step: int) -> list[int]:
-        """The styles step ``step`` trains: a pure function of the seed and the step (exact resume)."""
-        generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
-        if (
-            self.styles_per_step == 1
-        ):  # the draw of runs made before --styles-per-step: their checkpoints resume exactly
-            return [self.styles[int(torch.randint(len(self.styles), (), generator=generator))]]
-        order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step]
-        return [self.styles[int(i)] for i in order]
-
-    def sample(self, photo):
-        return self.model(photo, style=self.styles[0])  # the first style this run trains
-
-    def loss(self, model, photos, step):
-        chosen = self.styles_for_step(step)
-        if len(chosen) == 1:
-            index = chosen[0]
-            return self.perceptual(model(photos, style=index), photos, self.targets[index])
-        # Several paintings in one step: photo i is painted with chosen[i % k], each judged against its own painting.
-        per_photo = [chosen[i % len(chosen)] for i in range(photos.shape[0])]
-        weights = torch.nn.functional.one_hot(torch.tensor(per_photo), self.model.num_styles).to(photos)
-        return self.perceptual(model(photos, style=weights), photos, [self.targets[i] for i in per_photo])
 
 
 class CinMethod(Method):
@@ -150,11 +74,19 @@ class CinMethod(Method):
         if not net.conditional:
             raise UsageError("not a multi-style model", where=request.model)
         opts: CinOptions = request.options or CinOptions()
+        check_strength(net, opts.strength, request.model)
         names = model.styles or [str(i) for i in range(net.num_styles)]
-        # One fast network per style asked for: the style (or blend) is folded into its weights.
+        # One fast network per style asked for: the style (or blend) and the strength are folded into its weights.
         styles = range(net.num_styles) if opts.all_styles else [style_weights(opts, names)]
         networks = [
-            fast_network(net, device=self.runtime.device, style=style, compile=opts.compile, int8=opts.int8)
+            fast_network(
+                net,
+                device=self.runtime.device,
+                style=style,
+                strength=opts.strength,
+                compile=opts.compile,
+                int8=opts.int8,
+            )
             for style in styles
         ]
         return CinPrepared(networks=networks, names=names)
@@ -204,21 +136,22 @@ class CinMethod(Method):
                 "method": self.name,
                 "styles": names,
                 "backbone": opts.backbone,
-                **transformer_metadata(architecture=opts.network, num_styles=len(names)),
+                **transformer_metadata(architecture=opts.network, num_styles=len(names), neutral=True),
                 "training": {"loss": asdict(opts)},
             }
 
-            def build() -> CinTask:
-                return CinTask(
-                    TransformerNet(num_styles=len(names), architecture=opts.network),
+            def build() -> FeedForwardTask:
+                return FeedForwardTask(
+                    TransformerNet(num_styles=len(names), architecture=opts.network, neutral=True),
                     perceptual,
                     new_targets,
                     styles=list(range(len(names))),
                     metadata=metadata,
                     seed=seed,
-                    only_styles=False,
                     styles_per_step=opts.styles_per_step,
                     style_lr_scale=opts.style_lr_scale,
+                    neutral_steps=opts.neutral_steps,
+                    neutral_photos=opts.neutral_photos,
                 )
         else:
             base, model = load_transformer(request.model, method=self.name)
@@ -232,13 +165,15 @@ class CinMethod(Method):
             added.append({"styles": list(request.style_names), "loss": asdict(opts)})
             metadata["training"] = model.metadata.get("training", {})
 
-            def build() -> CinTask:
+            def build() -> FeedForwardTask:
                 net = base
                 first_new = net.num_styles
                 for _ in request.styles:
-                    net.add_style()
+                    # A new painting is learned from the photo given back (models older than the
+                    # neutral row: from the mean of their paintings).
+                    net.add_style(copy_from=NEUTRAL if net.neutral else None)
                 targets = [None] * first_new + new_targets
-                return CinTask(
+                return FeedForwardTask(
                     net,
                     perceptual,
                     targets,
@@ -247,7 +182,6 @@ class CinMethod(Method):
                     seed=seed,
                     only_styles=True,
                     styles_per_step=opts.styles_per_step,
-                    style_lr_scale=opts.style_lr_scale,
                 )
 
         kwargs = {} if progress is None else {"progress": progress}

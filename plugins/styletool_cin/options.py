@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from styletool import FeedForwardOptions, PerceptualOptions, option
+from styletool import FeedForwardOptions, StyleNetworkOptions, option
 
 
 @dataclass
@@ -28,15 +28,9 @@ class CinOptions(FeedForwardOptions):
 
 
 @dataclass
-class CinTrainOptions(PerceptualOptions):
-    """The perceptual loss a cin network is trained with, and how many paintings each step trains."""
+class CinTrainOptions(StyleNetworkOptions):
+    """The perceptual loss a cin network is trained with, its style-neutral start, and how many paintings each step trains."""
 
-    style_lr_scale: float = option(
-        10.0,
-        help="The per-painting tables learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/training.md). Not used by --add-style, which trains only the new rows, every step.",
-        min=0,
-        min_exclusive=True,
-    )
     add_style: list[str] = option(
         [],
         help="Paintings to add to --model: only their new style rows train, the model's styles stay as they were.",

@@ -3,21 +3,26 @@
 Training fits one :class:`styletool.TransformerNet` to one painting: over many
 photos it minimizes the same content + style (+ TV) loss Gatys optimizes per
 image, so at stylize time a single forward pass replaces the optimization.
+
+The network holds the painting as the one style of a conditional network
+with a style-neutral row (:class:`styletool.FeedForwardTask`): training starts
+from a network that gives the photo back, and ``--strength`` mixes toward that
+row. Models made before the neutral row (plain networks) still stylize.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from styletool import (
-    BasicTask,
+    FeedForwardTask,
     Method,
     PerceptualLoss,
     StylizeRequest,
     TrainRequest,
     TransformerNet,
     UsageError,
+    check_strength,
     fast_network,
     ignore_progress,
     load_transformer,
@@ -27,19 +32,6 @@ from styletool import (
     transformer_metadata,
 )
 from styletool_johnson.options import JohnsonOptions, JohnsonTrainOptions
-
-
-class JohnsonTask(BasicTask):
-    """One network, one painting: the training task the shared engine runs."""
-
-    def __init__(self, net: TransformerNet, loss: PerceptualLoss, target: Any, metadata: dict[str, Any]):
-        self.model = net
-        self.perceptual = loss
-        self.target = target
-        self.metadata = metadata
-
-    def loss(self, model, photos, step):
-        return self.perceptual(model(photos), photos, self.target)
 
 
 class JohnsonMethod(Method):
@@ -61,7 +53,16 @@ class JohnsonMethod(Method):
             raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
         opts: JohnsonOptions = request.options or JohnsonOptions()
         net, _ = load_transformer(request.model, method=self.name)
-        return fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)
+        check_strength(net, opts.strength, request.model)
+        # Models with a style-neutral row hold the painting as style 0 of a conditional network.
+        return fast_network(
+            net,
+            device=self.runtime.device,
+            style=0 if net.conditional else None,
+            strength=opts.strength,
+            compile=opts.compile,
+            int8=opts.int8,
+        )
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
         return True
@@ -91,12 +92,22 @@ class JohnsonMethod(Method):
             "method": self.name,
             "styles": list(request.style_names),
             "backbone": opts.backbone,
-            **transformer_metadata(architecture=opts.network),
+            **transformer_metadata(architecture=opts.network, num_styles=1, neutral=True),
             "training": {"loss": asdict(opts)},
         }
 
-        def build() -> JohnsonTask:
-            return JohnsonTask(TransformerNet(architecture=opts.network), perceptual, target, metadata)
+        def build() -> FeedForwardTask:
+            return FeedForwardTask(
+                TransformerNet(num_styles=1, architecture=opts.network, neutral=True),
+                perceptual,
+                [target],
+                styles=[0],
+                metadata=metadata,
+                seed=request.settings.seed,
+                style_lr_scale=opts.style_lr_scale,
+                neutral_steps=opts.neutral_steps,
+                neutral_photos=opts.neutral_photos,
+            )
 
         kwargs = {} if progress is None else {"progress": progress}
         return run_training(self.runtime, build, request, method=self.name, **kwargs)

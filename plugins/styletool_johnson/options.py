@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from styletool import FeedForwardOptions, PerceptualOptions
+from styletool import FeedForwardOptions, StyleNetworkOptions
 
 
 @dataclass
@@ -13,5 +13,5 @@ class JohnsonOptions(FeedForwardOptions):
 
 
 @dataclass
-class JohnsonTrainOptions(PerceptualOptions):
-    """The perceptual loss a johnson network is trained with."""
+class JohnsonTrainOptions(StyleNetworkOptions):
+    """The perceptual loss a johnson network is trained with, and its style-neutral start."""

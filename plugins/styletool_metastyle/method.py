@@ -393,6 +393,7 @@ def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:
     """The perceptual loss a meta-model was trained with (adaptation uses the same one)."""
     saved = metadata.get("training", {}).get("loss", {})
     known = {name: saved[name] for name in PerceptualOptions.__dataclass_fields__ if name in saved}
+    known.setdefault("normalize", "none")  # models from before relative losses were trained with the raw sums
     return PerceptualOptions(**known)
 
 

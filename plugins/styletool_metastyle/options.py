@@ -22,6 +22,12 @@ class MetaStyleTrainOptions(PerceptualOptions):
 
     style_weight: float = option(0.3, help="Weight of the style loss.", min=0)
     content_layers: list[str] = option(["relu2_2"], help="Loss-network layers whose features keep the photo's content.")
+    # The inner learning rate below is sized for the raw sums' gradients.
+    normalize: str = option(
+        "none",
+        help="Scale of each layer's loss: none (raw sums, which --inner-lr is sized for) or relative (each layer divided by its size for a blank picture).",
+        choices=("relative", "none"),
+    )
 
     meta_lr: float | None = option(
         None,

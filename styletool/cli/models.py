@@ -42,6 +42,7 @@ def install(app: typer.Typer) -> None:
                         "file": str(model.path),
                         "styles": styles,
                         "architecture": metadata.get("architecture", "full"),
+                        "strength": metadata.get("neutral", False) is True,
                         "summary": model.summary,
                     }
                 )
@@ -59,6 +60,8 @@ def install(app: typer.Typer) -> None:
                 )
             elif styles:
                 console.print(f"  styles: {', '.join(styles)}", highlight=False)
+            if metadata.get("neutral") is True:
+                console.print("  --strength 0..1 paints lighter (0: the photo given back)", highlight=False)
 
     @models_app.command("info")
     def info(
@@ -82,6 +85,8 @@ def install(app: typer.Typer) -> None:
         )
         styles = metadata.get("styles", [])
         console.print(f"styles ({len(styles)}): " + ", ".join(f"{i}={name}" for i, name in enumerate(styles)))
+        if metadata.get("neutral") is True:
+            console.print("style-neutral row: yes (--strength 0..1 mixes toward it)")
         training = metadata.get("training", {})
         for key, value in training.items():
             if isinstance(value, dict):

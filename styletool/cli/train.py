@@ -71,7 +71,23 @@ def install(app: typer.Typer) -> None:
         lr_schedule: str = typer.Option(
             "constant", "--lr-schedule", help="constant, cosine, or step (lr / 10 for the last fifth)."
         ),
-        image_size: int = typer.Option(256, "--image-size", min=8, help="Side of the square training crops."),
+        image_size: int = typer.Option(
+            256,
+            "--image-size",
+            min=8,
+            help="Photos are resized so their shorter side is this (times a random zoom of 1-1.3): the scale at which the painting's brush marks are learned.",
+        ),
+        crop_size: int | None = typer.Option(
+            None,
+            "--crop-size",
+            min=8,
+            help="Side of the square crops cut from the resized photos (default: --image-size). Smaller crops at the same scale train faster with the same brush size.",
+        ),
+        exclude: list[str] = typer.Option(
+            [],
+            "--exclude",
+            help="Leave out photos whose path under --content-dir matches this pattern (e.g. 'val_*'): a held-out set. Repeatable.",
+        ),
         checkpoint_every: int = typer.Option(
             500, "--checkpoint-every", min=0, help="Save a checkpoint every N steps (0: only at the end and on Ctrl-C)."
         ),
@@ -124,6 +140,8 @@ def install(app: typer.Typer) -> None:
             lr=lr,
             lr_schedule=lr_schedule,
             image_size=image_size,
+            crop_size=crop_size,
+            exclude=list(exclude),
             checkpoint_every=checkpoint_every,
             workers=workers,
             seed=global_options.seed or 0,

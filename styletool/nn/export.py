@@ -62,6 +62,11 @@ def exportable(path: str | Path) -> tuple[nn.Module, tuple[Tensor, ...], dict]:
         )
     net = network_from(model, where=path).requires_grad_(False)
     image = torch.rand(1, 3, 64, 48)
+    if net.conditional and net.num_styles == 1:
+        # One painting beside its style-neutral row (johnson): exported as the plain network it
+        # computes at full strength, taking only the image, as single-style models always were.
+        metadata = {key: value for key, value in metadata.items() if key not in ("num_styles", "neutral")}
+        return _Single(net.single_style(torch.tensor([1.0])).requires_grad_(False)).eval(), (image,), metadata
     if net.conditional:
         return _Conditional(net).eval(), (image, torch.full((1, num_styles), 1.0 / num_styles)), metadata
     return _Single(net).eval(), (image,), metadata

@@ -163,9 +163,17 @@ class InferenceTransformer(nn.Module):
 
 
 def for_inference(
-    net: TransformerNet, style: int | Tensor | None = None, *, int8: bool = False, channels_last: bool | None = None
+    net: TransformerNet,
+    style: int | str | Tensor | None = None,
+    *,
+    strength: float = 1.0,
+    int8: bool = False,
+    channels_last: bool | None = None,
 ) -> InferenceTransformer:
     """The fast inference form of ``net``; a conditional network needs ``style`` (an index or ``[num_styles]`` weights).
+
+    ``strength`` below 1 mixes the style toward the network's neutral row
+    (see :class:`TransformerNet`); a network without one refuses it.
 
     ``channels_last`` picks the memory layout; by default channels-last on
     the CPU (measured faster there) and PyTorch's default elsewhere. ``int8``
@@ -176,9 +184,11 @@ def for_inference(
     if net.conditional:
         if style is None:
             raise ValueError(f"this network holds {net.num_styles} styles; pass style= (an index or weights)")
-        weights = net.style_weights(style, 1, like=net.head[1].weight)[0]
+        weights = net.style_weights(style, 1, like=net.head[1].weight, strength=strength)[0]
     elif style is not None:
         raise ValueError("this network holds one style; do not pass style=")
+    elif strength != 1.0:
+        raise ValueError("this network has no neutral row to weaken its style toward")
     device = net.head[1].weight.device
     if int8:
         require_int8(device)
@@ -192,7 +202,8 @@ def fast_network(
     net: TransformerNet,
     *,
     device: torch.device,
-    style: int | Tensor | None = None,
+    style: int | str | Tensor | None = None,
+    strength: float = 1.0,
     compile: bool = False,
     int8: bool = False,
 ) -> nn.Module:
@@ -206,7 +217,7 @@ def fast_network(
     if compile and int8:
         # Each call picks its own integer scales, which the compiler would specialize on and recompile for.
         raise UsageError("--int8 and --compile do not combine; pick one (--int8 is the faster on a CPU)")
-    fast = for_inference(net.to(device), style, int8=int8)
+    fast = for_inference(net.to(device), style, strength=strength, int8=int8)
     return torch.compile(fast) if compile else fast
 
 

@@ -12,6 +12,11 @@ row of a per-style table (Dumoulin, Shlens, Kudlur, "A Learned Representation
 for Artistic Style", ICLR 2017): one network holds many styles, and a blend
 of styles is a weighted mix of rows.
 
+A conditional network may also hold a *neutral* row, trained to give the
+photo back: the style-neutral end of the strength dial. ``strength`` mixes
+the chosen style's rows with it, so 0.5 is a lighter version of the same
+painting computed by the same convolutions (not a blend of pixels).
+
 Images are RGB in [0, 1], ``[N, 3, H, W]``, of any size: the input is padded
 by reflection to a multiple of 4 (two stride-2 stages) and the output cropped
 back. The output is not clamped, so training sees honest gradients; clamp it
@@ -46,7 +51,7 @@ STEM, MID, TRUNK, RESIDUAL_BLOCKS = ARCHITECTURES["full"]
 class ConditionalInstanceNorm2d(nn.Module):
     """Instance normalization whose scale and shift are chosen per image from a style table.
 
-    ``style`` is ``[N, num_styles]``: one-hot rows pick a style, other rows
+    ``style`` is ``[N, rows]``: one-hot rows pick a style, other rows
     (non-negative, summing to 1) blend styles.
     """
 
@@ -56,7 +61,7 @@ class ConditionalInstanceNorm2d(nn.Module):
         self.shift = nn.Parameter(torch.zeros(num_styles, channels))
 
     @property
-    def num_styles(self) -> int:
+    def rows(self) -> int:
         return self.scale.shape[0]
 
     def forward(self, x: Tensor, style: Tensor) -> Tensor:
@@ -131,26 +136,36 @@ def pad_to_multiple_of_4(image: Tensor) -> Tensor:
     return F.pad(image, (0, (4 - width % 4) % 4, 0, (4 - height % 4) % 4), mode=mode)
 
 
+# ``style=NEUTRAL`` picks a network's neutral row (the photo given back).
+NEUTRAL = "neutral"
+
+
 class TransformerNet(nn.Module):
     """Johnson et al.'s feed-forward stylization network (about 1.68 M parameters; 0.42 M when light).
 
     ``num_styles=None`` builds the single-style network; an integer builds the
     conditional (CIN) network, whose ``forward`` takes ``style``: an int
     index, a ``[num_styles]`` weight vector for the whole batch, or
-    ``[N, num_styles]`` weights per image. ``architecture`` is a key of
-    :data:`ARCHITECTURES`.
+    ``[N, num_styles]`` weights per image. ``neutral=True`` (conditional
+    only) adds a last table row that is no painting's: the style-neutral
+    setting ``strength`` mixes toward, picked alone with ``style=NEUTRAL``;
+    weights may then also be given over all ``num_styles + 1`` rows.
+    ``architecture`` is a key of :data:`ARCHITECTURES`.
     """
 
-    def __init__(self, *, num_styles: int | None = None, architecture: str = "full"):
+    def __init__(self, *, num_styles: int | None = None, architecture: str = "full", neutral: bool = False):
         super().__init__()
         if num_styles is not None and num_styles < 1:
             raise ValueError(f"num_styles must be at least 1, got {num_styles}")
         if architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture '{architecture}'; use {', '.join(ARCHITECTURES)}")
+        if neutral and num_styles is None:
+            raise ValueError("only a conditional network (num_styles) can hold a neutral row")
         self.num_styles = num_styles
+        self.neutral = neutral
         self.architecture = architecture
         stem, mid, trunk, blocks = ARCHITECTURES[architecture]
-        n = num_styles
+        n = None if num_styles is None else num_styles + int(neutral)
         self.encoder = nn.ModuleList(
             [
                 _ConvNorm(3, stem, 9, num_styles=n),
@@ -171,27 +186,53 @@ class TransformerNet(nn.Module):
     def conditional(self) -> bool:
         return self.num_styles is not None
 
-    def style_weights(self, style: int | Tensor | None, batch: int, *, like: Tensor) -> Tensor | None:
-        """Normalize ``style`` to ``[batch, num_styles]`` weights (None for the plain network)."""
+    @property
+    def rows(self) -> int:
+        """Rows of every style table: the styles, and the neutral row if there is one (0: a plain network)."""
+        return (self.num_styles or 0) + int(self.neutral)
+
+    def style_weights(
+        self, style: int | str | Tensor | None, batch: int, *, like: Tensor, strength: float = 1.0
+    ) -> Tensor | None:
+        """Normalize ``style`` to ``[batch, rows]`` weights (None for the plain network).
+
+        ``strength`` below 1 moves the weights toward the neutral row: 0 is the
+        neutral row alone.
+        """
         if not self.conditional:
             if style is not None:
                 raise ValueError("this network holds one style; do not pass style=")
+            if strength != 1.0:
+                raise ValueError("this network has no neutral row to weaken its style toward")
             return None
         if style is None:
             raise ValueError(f"this network holds {self.num_styles} styles; pass style= (an index or weights)")
+        if isinstance(style, str):
+            if style != NEUTRAL or not self.neutral:
+                raise ValueError(f"style {style!r}: only a network with a neutral row takes style={NEUTRAL!r}")
+            style = self.num_styles
         if isinstance(style, int):
-            if not 0 <= style < self.num_styles:
+            if not 0 <= style < self.rows:
                 raise ValueError(f"style index {style} out of range 0..{self.num_styles - 1}")
-            return F.one_hot(torch.full((batch,), style, device=like.device), self.num_styles).to(like.dtype)
-        weights = style.to(device=like.device, dtype=like.dtype)
-        if weights.dim() == 1:
-            weights = weights.expand(batch, -1)
-        if weights.shape != (batch, self.num_styles):
-            raise ValueError(f"style weights must be [{batch}, {self.num_styles}], got {list(weights.shape)}")
+            weights = F.one_hot(torch.full((batch,), style, device=like.device), self.rows).to(like.dtype)
+        else:
+            weights = style.to(device=like.device, dtype=like.dtype)
+            if weights.dim() == 1:
+                weights = weights.expand(batch, -1)
+            if self.neutral and weights.shape == (batch, self.num_styles):
+                weights = F.pad(weights, (0, 1))  # weights over the styles only: none on the neutral row
+            if weights.shape != (batch, self.rows):
+                raise ValueError(f"style weights must be [{batch}, {self.num_styles}], got {list(weights.shape)}")
+        if strength != 1.0:
+            if not self.neutral:
+                raise ValueError("this network has no neutral row to weaken its style toward")
+            neutral = torch.zeros(self.rows, device=like.device, dtype=like.dtype)
+            neutral[-1] = 1.0
+            weights = strength * weights + (1.0 - strength) * neutral
         return weights
 
-    def forward(self, image: Tensor, style: int | Tensor | None = None) -> Tensor:
-        weights = self.style_weights(style, image.shape[0], like=image)
+    def forward(self, image: Tensor, style: int | str | Tensor | None = None, *, strength: float = 1.0) -> Tensor:
+        weights = self.style_weights(style, image.shape[0], like=image, strength=strength)
         height, width = image.shape[-2:]
         x = pad_to_multiple_of_4(image)
         for layer in self.encoder:
@@ -203,30 +244,40 @@ class TransformerNet(nn.Module):
         x = self.head(x)
         return x[..., :height, :width]
 
-    def add_style(self, *, copy_from: int | None = None) -> int:
-        """Grow every style table by one row (a copy of ``copy_from``, or the mean); return its index."""
+    def add_style(self, *, copy_from: int | str | None = None) -> int:
+        """Grow every style table by one style row; return its index.
+
+        The new row is a copy of ``copy_from`` (a style index, or ``NEUTRAL``)
+        or the mean of the styles' rows. It goes after the styles, before the
+        neutral row.
+        """
         if not self.conditional:
             raise ValueError("only a conditional network can take more styles")
+        source = self.num_styles if copy_from == NEUTRAL and self.neutral else copy_from
         for module in self.modules():
             if isinstance(module, ConditionalInstanceNorm2d):
                 for name in ("scale", "shift"):
                     table = getattr(module, name).data
-                    row = table[copy_from] if copy_from is not None else table.mean(0)
-                    setattr(module, name, nn.Parameter(torch.cat([table, row[None]], 0)))
+                    styles, rest = table[: self.num_styles], table[self.num_styles :]
+                    row = table[source] if source is not None else styles.mean(0)
+                    setattr(module, name, nn.Parameter(torch.cat([styles, row[None], rest], 0)))
         self.num_styles += 1
         return self.num_styles - 1
 
     def single_style(self, style: Tensor | None = None) -> TransformerNet:
         """The plain network that computes this conditional one for one fixed blend of its styles.
 
-        ``style`` is ``[num_styles]`` weights; the default is the plain mean,
-        the network's "average painting". metastyle starts meta-training from
-        this: the shared convolutions of a network trained on many paintings
-        already paint, and the averaged norms sit among the styles.
+        ``style`` is ``[num_styles]`` (or ``[rows]``) weights; the default is the
+        plain mean of the styles, the network's "average painting". metastyle
+        starts meta-training from this: the shared convolutions of a network
+        trained on many paintings already paint, and the averaged norms sit
+        among the styles.
         """
         if not self.conditional:
             raise ValueError("only a conditional network has styles to fix")
         weights = torch.full((self.num_styles,), 1 / self.num_styles) if style is None else style.float().cpu()
+        if self.neutral and weights.shape[0] == self.num_styles:
+            weights = F.pad(weights, (0, 1))
         plain = TransformerNet(architecture=self.architecture)
         state = {}
         for name, value in self.state_dict().items():
@@ -244,16 +295,31 @@ class TransformerNet(nn.Module):
         return [p for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d) for p in (m.scale, m.shift)]
 
 
-def transformer_metadata(*, architecture: str, num_styles: int | None = None) -> dict[str, Any]:
+def transformer_metadata(*, architecture: str, num_styles: int | None = None, neutral: bool = False) -> dict[str, Any]:
     """The model-file metadata that :func:`network_from` rebuilds a network from (methods add their own)."""
     if num_styles is None:
         return {"network": NETWORK_TAG, "architecture": architecture}
-    return {"network": CONDITIONAL_NETWORK_TAG, "architecture": architecture, "num_styles": num_styles}
+    metadata = {"network": CONDITIONAL_NETWORK_TAG, "architecture": architecture, "num_styles": num_styles}
+    if neutral:
+        metadata["neutral"] = True
+    return metadata
 
 
 def is_transformer_model(metadata: dict[str, Any]) -> bool:
     """Whether a model file holds a transformer network (any feed-forward method's)."""
     return metadata.get("network") in (NETWORK_TAG, CONDITIONAL_NETWORK_TAG)
+
+
+def check_strength(net: TransformerNet, strength: float, where) -> None:
+    """Refuse ``--strength`` below 1 for a model without a style-neutral row, naming the file."""
+    from styletool.errors import UsageError
+
+    if strength != 1.0 and not net.neutral:
+        raise UsageError(
+            "--strength needs a model with a style-neutral row, and this one has none "
+            "(trained before styletool's models had one: retrain it to use the dial)",
+            where=where,
+        )
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -283,8 +349,9 @@ def network_from(model, *, where, what: str = "the transformer network") -> Tran
 
     num_styles = model.metadata.get("num_styles")
     architecture = model.metadata.get("architecture", "full")
+    neutral = model.metadata.get("neutral", False) is True
     try:
-        net = TransformerNet(num_styles=num_styles, architecture=architecture)
+        net = TransformerNet(num_styles=num_styles, architecture=architecture, neutral=neutral)
         net.load_state_dict({name: value.float() for name, value in model.tensors.items()})
     except (RuntimeError, ValueError, TypeError):
         raise ModelFileError(f"weights do not fit {what}", where=where) from None

@@ -16,11 +16,12 @@ from torch import Tensor
 
 from styletool.errors import UsageError
 from styletool.io.images import resize_longest
+from styletool.perceptual.losses import FeatureLoss
 
 if TYPE_CHECKING:
     from styletool.framework.runtime import Runtime
     from styletool.perceptual.backbones import Backbone
-    from styletool.perceptual.losses import FeatureLoss, ImageLoss
+    from styletool.perceptual.losses import ImageLoss
 
 
 @dataclass
@@ -36,6 +37,33 @@ class PerceptualWeights:
     style_loss: str = "gram"
     content_loss: str = "content"
     tv_loss: str = "tv"
+    # "relative": each layer's loss divided by its loss for a blank picture (the painting's Gram
+    # size per style layer, the photos' feature size for content), so every layer and every
+    # painting counts alike; "none": the raw sums, where one deep layer outweighs the rest.
+    normalize: str = "none"
+
+
+NORMALIZATIONS = ("relative", "none")
+
+# The pixel term of :meth:`PerceptualLoss.reconstruction`: mean absolute difference in [0, 1] units,
+# weighted so that colours are given back too (content features alone let the tint drift).
+RECONSTRUCTION_PIXEL_WEIGHT = 10.0
+
+
+@dataclass
+class StyleTarget:
+    """One painting's style statistics with the style loss that compares against them.
+
+    With relative losses the loss's layer weights are this painting's own
+    (divided by its statistics' size), so a multi-style network trained on
+    paintings of very different contrast asks as much of each.
+    """
+
+    statistics: Any
+    loss: FeatureLoss
+
+    def __call__(self, features: dict[str, Tensor]) -> Tensor:
+        return self.loss(features, self.statistics)
 
 
 class PerceptualLoss:
@@ -54,6 +82,8 @@ class PerceptualLoss:
         style: FeatureLoss,
         tv: ImageLoss,
     ):
+        if weights.normalize not in NORMALIZATIONS:
+            raise UsageError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, not '{weights.normalize}'")
         missing = [
             layer for layer in [*weights.content_layers, *weights.style_layers] if layer not in backbone.layer_names
         ]
@@ -78,11 +108,16 @@ class PerceptualLoss:
     def device(self) -> torch.device:
         return next(self.backbone.parameters()).device
 
-    def style_target(self, painting: Tensor, *, size: int) -> Any:
+    def style_target(self, painting: Tensor, *, size: int) -> StyleTarget:
         """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
         resized = resize_longest(painting, size)
         with torch.no_grad():
-            return self.style.target(self.backbone(resized.to(self.device), self.weights.style_layers))
+            features = self.backbone(resized.to(self.device), self.weights.style_layers)
+            statistics = self.style.target(features)
+        loss = self.style
+        if self.weights.normalize == "relative":
+            loss = self.style.relative_to(statistics, {name: value.float() for name, value in features.items()})
+        return StyleTarget(statistics, loss)
 
     def __call__(self, output: Tensor, photos: Tensor, style_target: Any) -> dict[str, Tensor]:
         """The weighted terms for a batch of outputs of ``photos``.
@@ -98,23 +133,47 @@ class PerceptualLoss:
         # Under mixed precision the backbone runs in half precision; the loss terms take its
         # features as they are and compare them in fp32 (styletool.perceptual.losses), outside autocast.
         with torch.autocast(device_type=output.device.type, enabled=False):
-            return self._terms(features, output.float(), content_target, style_target)
+            return self._terms(features, output.float(), photos.float(), content_target, style_target)
+
+    def reconstruction(self, output: Tensor, photos: Tensor) -> Tensor:
+        """How far ``output`` is from giving ``photos`` back: relative content features plus pixels.
+
+        The loss of a style-neutral network (the neutral start and the
+        neutral row of feed-forward networks). The content term is relative
+        to the photos' own features whatever ``normalize`` says, so it is
+        about 1 for a blank picture and 0 for the photo itself.
+        """
+        layers = self.weights.content_layers
+        with torch.no_grad():
+            content_target = self.content.target(self.backbone(photos, layers))
+        features = self.backbone(output, layers)
+        with torch.autocast(device_type=output.device.type, enabled=False):
+            content = self.content.relative_to(content_target, features)(features, content_target)
+            pixels = (output.float() - photos.float()).abs().mean()
+            return content + RECONSTRUCTION_PIXEL_WEIGHT * pixels
 
     def _terms(
-        self, features: dict[str, Tensor], output: Tensor, content_target: Any, style_target: Any
+        self, features: dict[str, Tensor], output: Tensor, photos: Tensor, content_target: Any, style_target: Any
     ) -> dict[str, Tensor]:
         w = self.weights
         if isinstance(style_target, list):  # one painting per image: the mean of each image's own style loss
             style = sum(
-                self.style({name: value[i : i + 1] for name, value in features.items()}, target)
+                target({name: value[i : i + 1] for name, value in features.items()})
                 for i, target in enumerate(style_target)
             ) / len(style_target)
         else:
-            style = self.style(features, style_target)
+            style = style_target(features)
+        content = self.content
+        if w.normalize == "relative":
+            # Relative to the size of these photos' own features: 1 means as far off as a blank picture.
+            content = content.relative_to(content_target, features)
         terms = {
-            "content": w.content_weight * self.content(features, content_target),
+            "content": w.content_weight * content(features, content_target),
             "style": w.style_weight * style,
         }
         if w.tv_weight > 0:
-            terms["tv"] = w.tv_weight * self.tv(output)
+            tv = self.tv(output)
+            if w.normalize == "relative":  # 1 means as rough as the photos themselves
+                tv = tv / self.tv(photos).clamp_min(1e-12)
+            terms["tv"] = w.tv_weight * tv
         return terms

@@ -13,6 +13,12 @@ VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 class FeedForwardOptions:
     """How a trained feed-forward model stylizes; methods subclass this for their stylize options."""
 
+    strength: float = option(
+        1.0,
+        help="How strongly to paint: 1 the model's full style, 0 the photo given back, 0.5 a lighter version of the same painting (the network's normalization moved toward its style-neutral row; not a blend of pixels).",
+        min=0,
+        max=1,
+    )
     preserve_color: str = option(
         "none",
         help="Keep the photo's colours: luminance (result's luma on the photo's chroma) or histogram (recolour the result).",
@@ -42,6 +48,11 @@ class PerceptualOptions:
     method offers the same flags for the same things.
     """
 
+    normalize: str = option(
+        "relative",
+        help="Scale of each layer's loss: relative (divided by its size for a blank picture, so every style layer and every painting counts alike) or none (raw sums: relu4_1 outweighs the other style layers tenfold or more, and paintings differ tenfold).",
+        choices=("relative", "none"),
+    )
     content_weight: float = option(1.0, help="Weight of the content loss.", min=0)
     # Chosen by measurement (docs/training.md, "The default command"): against 10 and relu3_1, as
     # close to the painting and more of the photo kept, on photos the model never saw.
@@ -77,4 +88,27 @@ class PerceptualOptions:
             backbone=self.backbone,
             backbone_weights=self.backbone_weights,
             style_loss=self.style_loss,
+            normalize=self.normalize,
         )
+
+
+@dataclass
+class StyleNetworkOptions(PerceptualOptions):
+    """Training options of a feed-forward network with a style-neutral row (johnson, cin)."""
+
+    neutral_steps: int = option(
+        1000,
+        help="Steps at the start in which the network learns to give the photo back (cheap: no style layers); every painting is then learned from a network that already keeps the photo's structure.",
+        min=0,
+    )
+    neutral_photos: int = option(
+        1,
+        help="Photos of each batch that keep training the style-neutral row (the photo given back), the 0 end of --strength.",
+        min=0,
+    )
+    style_lr_scale: float = option(
+        10.0,
+        help="The per-painting (and neutral) rows learn at --lr times this while the shared weights train at --lr. A painting's rows train only in the steps that draw it, so with many paintings they lag behind the shared weights; a larger rate lets them keep up (docs/training.md). Not used by --add-style, which trains only the new rows, every step.",
+        min=0,
+        min_exclusive=True,
+    )

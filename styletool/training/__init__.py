@@ -21,7 +21,8 @@ uninterrupted run would have seen, whatever the number of workers.
 
 Modules: settings (the run's settings, the task protocol, learning-rate
 schedules), data (photos, crops, the batches of each step), distributed,
-checkpoints, engine (the loop itself).
+checkpoints, engine (the loop itself), feedforward (the task johnson and cin
+train: painting rows and a style-neutral row).
 """
 
 from styletool.training.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
@@ -36,6 +37,7 @@ from styletool.training.data import (
 )
 from styletool.training.distributed import Distributed, resolve_training_device
 from styletool.training.engine import Trainer, TrainResult, run_training
+from styletool.training.feedforward import FeedForwardTask
 from styletool.training.settings import (
     LR_SCHEDULES,
     BasicTask,
@@ -52,6 +54,7 @@ __all__ = [
     "ZOOM_RANGE",
     "BasicTask",
     "Distributed",
+    "FeedForwardTask",
     "PhotoFolder",
     "StepBatches",
     "TrainResult",

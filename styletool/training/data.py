@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from itertools import islice
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from styletool.training.distributed import Distributed
 from styletool.training.settings import TrainingError
 
 # Crops are taken from the photo resized so its shorter side is image_size
-# times a random factor in this range: some zoom variety, never upscaled crops.
+# times a random factor in this range: some zoom variety.
 ZOOM_RANGE = (1.0, 1.3)
 # Up to this many photos, a run loading in the main process keeps them decoded (a few hundred MB at most).
 KEEP_DECODED_UP_TO = 256
@@ -24,6 +25,11 @@ KEEP_DECODED_UP_TO = 256
 
 class PhotoFolder(torch.utils.data.Dataset):
     """Every image under a folder, recursively, as random-resized square crops.
+
+    Each photo is resized so its shorter side is ``image_size`` times a random
+    zoom, then a ``crop_size`` square (default ``image_size``) is cut from it.
+    Files whose path relative to the folder matches a pattern of ``exclude``
+    (fnmatch) are left out: a held-out set.
 
     Items are addressed by ``(index, draw)``: ``draw`` numbers the sample
     within the whole run and seeds its crop, so crops do not depend on which
@@ -36,11 +42,14 @@ class PhotoFolder(torch.utils.data.Dataset):
         root: str | os.PathLike | None,
         *,
         image_size: int,
+        crop_size: int | None = None,
         seed: int = 0,
         files: list[str | os.PathLike] | None = None,
         keep_decoded: bool = False,
+        exclude: list[str] = (),
     ):
         self.image_size = image_size
+        self.crop_size = crop_size or image_size
         self.seed = seed
         # A few photos drawn many times (adaptation): decode each once, keep the pixels.
         self.keep_decoded = keep_decoded
@@ -60,7 +69,9 @@ class PhotoFolder(torch.utils.data.Dataset):
             candidates = [
                 path
                 for path in sorted(self.root.rglob("*"))
-                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.root).parts)
+                if path.is_file()
+                and not any(part.startswith(".") for part in path.relative_to(self.root).parts)
+                and not any(fnmatch(path.relative_to(self.root).as_posix(), pattern) for pattern in exclude)
             ]
         for path in candidates:
             try:
@@ -90,7 +101,7 @@ class PhotoFolder(torch.utils.data.Dataset):
                 return index, None
             if self.keep_decoded:
                 self._decoded[index] = pixels
-        return index, random_resized_crop(pixels.float() / 255, self.image_size, generator)
+        return index, random_resized_crop(pixels.float() / 255, self.image_size, generator, crop=self.crop_size)
 
     def step_batch(self, step: int, batch_size: int, *, seed: int) -> Tensor | None:
         """This process's photos for training step ``step``, drawn as the engine draws its own batches.
@@ -118,17 +129,18 @@ class PhotoFolder(torch.utils.data.Dataset):
             return None
 
 
-def random_resized_crop(pixels: Tensor, size: int, generator: torch.Generator) -> Tensor:
-    """Resize ``[3, H, W]`` so the shorter side is ``size`` x a random zoom, then crop ``size`` x ``size``."""
+def random_resized_crop(pixels: Tensor, size: int, generator: torch.Generator, *, crop: int | None = None) -> Tensor:
+    """Resize ``[3, H, W]`` so the shorter side is ``size`` x a random zoom, then crop ``crop`` x ``crop`` (default ``size``)."""
+    crop = crop or size
     zoom = ZOOM_RANGE[0] + (ZOOM_RANGE[1] - ZOOM_RANGE[0]) * float(torch.rand((), generator=generator))
     short = min(pixels.shape[-2:])
     factor = size * zoom / short
     height = max(size, round(pixels.shape[-2] * factor))
     width = max(size, round(pixels.shape[-1] * factor))
     resized = F.interpolate(pixels[None], size=(height, width), mode="bilinear", antialias=True, align_corners=False)[0]
-    top = int(torch.randint(0, height - size + 1, (), generator=generator))
-    left = int(torch.randint(0, width - size + 1, (), generator=generator))
-    return resized[:, top : top + size, left : left + size].clamp(0, 1)
+    top = int(torch.randint(0, height - crop + 1, (), generator=generator))
+    left = int(torch.randint(0, width - crop + 1, (), generator=generator))
+    return resized[:, top : top + crop, left : left + crop].clamp(0, 1)
 
 
 class StepBatches(torch.utils.data.Sampler):

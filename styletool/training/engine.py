@@ -116,7 +116,7 @@ class Trainer:
         if state.get("method") != self.method:
             raise TrainingError(f"checkpoint is from method '{state.get('method')}', not '{self.method}'", where=path)
         saved = state.get("settings", {})
-        for name in ("batch_size", "image_size", "seed", "lr_schedule"):
+        for name in ("batch_size", "image_size", "crop_size", "exclude", "seed", "lr_schedule"):
             if name in saved and saved[name] != getattr(self.settings, name):
                 raise TrainingError(
                     f"checkpoint was trained with --{name.replace('_', '-')} {saved[name]}, not "
@@ -372,7 +372,14 @@ def run_training(
     distributed.setup(device)
     try:
         files = getattr(request, "content_files", None)
-        data = PhotoFolder(request.content_dir, image_size=settings.image_size, seed=settings.seed, files=files)
+        data = PhotoFolder(
+            request.content_dir,
+            image_size=settings.image_size,
+            crop_size=settings.crop,
+            seed=settings.seed,
+            files=files,
+            exclude=settings.exclude,
+        )
         # Loading in this process from a small set of photos (adaptation, quick runs): decode each photo once.
         data.keep_decoded = settings.workers == 0 and len(data) <= KEEP_DECODED_UP_TO
         torch.manual_seed(settings.seed)
