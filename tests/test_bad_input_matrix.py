@@ -384,3 +384,189 @@ def test_metastyle_model_mistakes(cli, env):
         env["out"],
     )
     _assert_clean_failure(result, env["out"], code=2, fragment="--steps")
+
+
+# -- non-finite and malformed results are never written (issue: "nothing silently wrong") -------------
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--style-weight", "inf"),
+        ("--style-weight", "-inf"),
+        ("--content-weight", "nan"),
+        ("--tv-weight", "1e400"),  # overflows to inf
+        ("--style-blend", "1,inf"),
+    ],
+)
+def test_non_finite_numbers_are_refused_when_the_options_are_parsed(cli, env, flag, value):
+    result = cli(
+        "stylize", env["photo"], "--style", env["painting"], "--style", env["painting"], flag, value, "-o", env["out"]
+    )
+    _assert_clean_failure(result, env["out"], code=2, fragment=f"option {flag}: '{value}' is not a valid number")
+    assert "finite" in result.err
+
+
+def test_non_finite_numbers_are_refused_from_python_and_for_training(cli, env):
+    import styletool
+
+    with pytest.raises(UsageError, match="--style-weight: inf is not a valid number"):
+        styletool.stylize(env["photo"], style=[env["painting"]], options={"style_weight": float("inf")})
+    out = env["tmp"] / "m.safetensors"
+    result = cli(
+        "train",
+        "--method",
+        "johnson",
+        "--content-dir",
+        env["tmp"],
+        "--style",
+        env["painting"],
+        "-o",
+        out,
+        "--lr",
+        "inf",
+    )
+    _assert_clean_failure(result, out, code=2, fragment="--lr must be a positive finite number")
+
+
+def test_a_model_with_non_finite_weights_is_refused_at_load_naming_the_file(cli, env):
+    state = TransformerNet().state_dict()
+    state["head.1.weight"][0, 0, 0, 0] = float("nan")
+    poisoned = save_model(env["tmp"] / "poisoned.safetensors", state, {"method": "johnson", "styles": ["x"]})
+    result = cli("stylize", env["photo"], "--method", "johnson", "--model", poisoned, "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=1, fragment=f"{poisoned}: the model's weights hold NaN")
+    assert "'head.1.weight'" in result.err
+    onnx = env["tmp"] / "p.onnx"
+    result = cli("export", poisoned, "--format", "torchscript", "-o", onnx)
+    _assert_clean_failure(result, onnx, code=1, fragment="NaN or infinite")
+
+
+def _third_party(method_class, name="oddball"):
+    """A plugin module registering ``method_class`` as the method ``name``, as an installed distribution would."""
+    from styletool import MethodSpec, hookimpl
+
+    from conftest import make_module
+
+    @hookimpl
+    def register_methods(register):
+        register(MethodSpec(name=name, summary="test", load=method_class, capabilities={"stylize", "video"}))
+
+    return make_module("third_party", register_methods=register_methods)
+
+
+def _returning(make_result):
+    from styletool import Method
+
+    class Returning(Method):
+        name = "oddball"
+        needs_style = False
+
+        def stylize(self, content, request, prepared, *, progress):
+            return make_result(content)
+
+    return Returning
+
+
+BAD_RESULTS = {
+    "nan": (lambda content: content * float("nan"), "NaN or infinite values"),
+    "wrong-shape": (lambda content: content[..., :10, :], "shape [1, 3, 10, 40] for a 40x30 photo"),
+    "no-batch": (lambda content: content[0], "shape [3, 30, 40]"),
+    "uint8": (lambda content: (content * 255).to(torch.uint8), "returned uint8 pixels"),
+    "0-255": (lambda content: content * 255, "not RGB in [0, 1]"),
+    "list": (lambda content: [content], "returned list, not a picture tensor"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_RESULTS))
+def test_a_result_that_is_not_a_picture_is_an_error_naming_the_photo_and_the_method(cli, env, fake_plugins, kind):
+    make, fragment = BAD_RESULTS[kind]
+    fake_plugins(thirdparty=_third_party(_returning(make)))
+    result = cli("stylize", env["photo"], "--method", "oddball", "-o", env["out"])
+    _assert_clean_failure(result, env["out"], code=1, fragment=fragment)
+    assert result.err.startswith(f"error: {env['photo']}: method 'oddball' (plugin 'thirdparty') returned")
+
+
+def test_a_diverging_plugin_loss_gives_an_error_not_a_black_picture(tmp_path, env):
+    from styletool import FeatureLoss, JobListener, LossSpec, StylizeJob, run_job
+
+    from tiny_backbone import tiny_runtime
+
+    class Diverging(FeatureLoss):
+        role = "style"
+
+        def layer_target(self, features):
+            return features.mean()
+
+        def layer_loss(self, features, target):
+            return features.mean() * float("inf")
+
+    runtime = tiny_runtime()
+    runtime.registry.add(LossSpec(name="diverging", summary="test", load=Diverging, role="style"), plugin="lossy")
+    job = StylizeJob(
+        inputs=[env["photo"]],
+        outputs=[env["out"]],
+        method="gatys",
+        styles=[env["painting"]],
+        options={"style_loss": "diverging", "backbone": "tiny-random", "iterations": 2, "scales": 1},
+    )
+    failures = []
+
+    class Listener(JobListener):
+        def finished(self, result):
+            failures.append(result.error)
+
+    tally = run_job(job, runtime=runtime, listener=Listener())
+    assert tally.failed == [str(env["photo"])] and not env["out"].exists()
+    assert "method 'gatys' returned a picture with NaN or infinite values" in str(failures[0])
+
+
+def test_an_exception_inside_a_plugin_is_that_plugin_s_against_its_photo_and_the_batch_goes_on(
+    cli, tmp_path, fake_plugins
+):
+    from styletool import Method
+
+    class Flaky(Method):  # raises on dark photos (a bug in its own code), paints the others grey
+        name = "oddball"
+        needs_style = False
+
+        def stylize(self, content, request, prepared, *, progress):
+            if float(content.mean()) < 0.2:
+                raise ZeroDivisionError("division by zero in the plugin's own code")
+            return torch.full_like(content, 0.5)
+
+    fake_plugins(thirdparty=_third_party(Flaky))
+    photos = []
+    for name, colour in (("a", (200, 120, 40)), ("b", (5, 5, 5)), ("c", (90, 200, 90))):
+        photos.append(tmp_path / f"{name}.png")
+        PILImage.new("RGB", (40, 30), colour).save(photos[-1])
+    out = tmp_path / "out"
+    result = cli("stylize", *photos, "--method", "oddball", "--output-dir", out, "--json")
+    assert result.code == 1 and "Traceback" not in result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {photos[1]}: method 'oddball' (plugin 'thirdparty') failed: "
+        "ZeroDivisionError: division by zero in the plugin's own code"
+    ]
+    assert "2 done, 0 skipped, 1 failed" in result.err
+    assert sorted(p.name for p in out.iterdir()) == ["a_none_oddball.png", "c_none_oddball.png"]
+    assert [json.loads(line)["status"] for line in result.out.splitlines()] == ["ok", "failed", "ok"]
+    debug = cli("--debug", "stylize", photos[1], "--method", "oddball", "-o", tmp_path / "b_out.png")
+    assert debug.code == 1 and "ZeroDivisionError" in debug.err and "Traceback" in debug.err
+
+
+def test_an_exception_while_a_plugin_prepares_is_one_line_naming_the_plugin(cli, env, fake_plugins):
+    from styletool import Method
+
+    class Unprepared(Method):
+        name = "oddball"
+        needs_style = False
+
+        def prepare(self, request, *, progress):
+            return {}["missing key"]
+
+        def stylize(self, content, request, prepared, *, progress):
+            return content
+
+    fake_plugins(thirdparty=_third_party(Unprepared))
+    result = cli("stylize", env["photo"], "--method", "oddball", "-o", env["out"])
+    _assert_clean_failure(
+        result, env["out"], code=1, fragment="method 'oddball' (plugin 'thirdparty') failed while preparing: KeyError"
+    )

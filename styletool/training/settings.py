@@ -39,8 +39,8 @@ class TrainSettings:
         for name in ("steps", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
+        if not 0 < self.lr < math.inf:
+            raise UsageError(f"--lr must be a positive finite number, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not '{self.lr_schedule}'")
         if self.checkpoint_every < 0 or self.workers < 0:
