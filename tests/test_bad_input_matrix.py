@@ -570,3 +570,43 @@ def test_an_exception_while_a_plugin_prepares_is_one_line_naming_the_plugin(cli,
     _assert_clean_failure(
         result, env["out"], code=1, fragment="method 'oddball' (plugin 'thirdparty') failed while preparing: KeyError"
     )
+
+
+# -- a model is never replaced, nor a run restarted, without --overwrite ----------------------------------
+def test_train_adapt_and_export_keep_an_existing_model_file_unless_told(cli, env):
+    from styletool import transformer_metadata
+
+    exportable = save_model(
+        env["tmp"] / "exportable.safetensors",
+        TransformerNet(architecture="light").state_dict(),
+        {"method": "johnson", "styles": ["x"], **transformer_metadata(architecture="light")},
+    )
+    painting, photo = env["painting"], env["photo"]
+    commands = {
+        "model.safetensors": ["train", "--method", "johnson", "--content-dir", env["tmp"], "--style", painting],
+        "adapted.safetensors": ["adapt", "--method", "metastyle", "--style", painting, "--content", photo],
+        "exported.pt": ["export", exportable, "--format", "torchscript"],
+    }
+    for name, command in commands.items():
+        existing = env["tmp"] / f"hours_of_work_{name}"
+        existing.write_bytes(b"precious")
+        result = cli(*command, "-o", existing)
+        what = "already exists" if command[0] == "export" else "model file already exists"
+        assert result.code == 1 and result.err.strip().splitlines() == [
+            f"error: {existing}: {what}; pass --overwrite to replace it"
+        ], result.err
+        assert existing.read_bytes() == b"precious"
+    exported = cli(*commands["exported.pt"], "-o", existing, "--overwrite")
+    assert exported.code == 0 and existing.read_bytes() != b"precious", exported.err
+
+
+def test_train_without_resume_over_an_earlier_run_s_checkpoint_says_how_to_resume(cli, env):
+    out = env["tmp"] / "starry.safetensors"
+    checkpoints = env["tmp"] / "starry.checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "last.pt").write_bytes(b"an earlier run")
+    result = cli("train", "--method", "johnson", "--content-dir", env["tmp"], "--style", env["painting"], "-o", out)
+    _assert_clean_failure(
+        result, out, code=1, fragment=f"continue it with --resume {checkpoints / 'last.pt'}, or pass --overwrite"
+    )
+    assert (checkpoints / "last.pt").read_bytes() == b"an earlier run"

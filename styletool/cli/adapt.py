@@ -10,7 +10,7 @@ from styletool.cli import state
 from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
-from styletool.errors import UsageError
+from styletool.errors import StyletoolError, UsageError
 from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
 from styletool.framework.specs import resolve
@@ -60,6 +60,7 @@ def install(app: typer.Typer) -> None:
         content: list[Path] = typer.Option(
             [], "--content", help="A photo to adapt on; repeat for several (instead of --content-dir)."
         ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file at -o."),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     ) -> None:
         registry = get_registry()
@@ -88,6 +89,8 @@ def install(app: typer.Typer) -> None:
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
+        if output.exists() and not overwrite:
+            raise StyletoolError("model file already exists; pass --overwrite to replace it", where=output)
         _run(
             method=method,
             options=options,

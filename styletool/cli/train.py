@@ -33,7 +33,10 @@ Examples:
   styletool train --method metastyle --content-dir photos/ --style-dir paintings/ -o meta.safetensors
 
 Checkpoints go to OUT.checkpoints/ (last.pt and metrics.jsonl) every
---checkpoint-every steps and on Ctrl-C; continue with --resume. Under
+--checkpoint-every steps and on Ctrl-C; continue with --resume. An existing
+model file, or an earlier run's checkpoint, is not replaced without
+--overwrite; --resume refuses a checkpoint of another model (other
+paintings, network or loss settings). Under
 `torchrun --nproc_per_node N -m styletool train ...` every process trains on
 its own share of each batch. Method options (loss weights and layers) are
 ordinary flags; `styletool methods show METHOD` lists them.
@@ -79,6 +82,11 @@ def install(app: typer.Typer) -> None:
             None, "--checkpoint-dir", help="Where checkpoints and metrics.jsonl go (default: OUT.checkpoints/)."
         ),
         resume: Path | None = typer.Option(None, "--resume", help="Continue from this checkpoint (same settings)."),
+        overwrite: bool = typer.Option(
+            False,
+            "--overwrite",
+            help="Replace an existing model file at -o, and start afresh over an earlier run's checkpoints (without it both are refused).",
+        ),
         workers: int = typer.Option(
             2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."
         ),
@@ -109,6 +117,9 @@ def install(app: typer.Typer) -> None:
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
+        from styletool.training import check_training_destination
+
+        check_training_destination(output, checkpoint_dir=checkpoint_dir, resume=resume, overwrite=overwrite)
         paintings = list(style) + _paintings_in(style_dir)
         if model is not None:
             model = resolve_model(model)

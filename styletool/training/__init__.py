@@ -24,7 +24,13 @@ schedules), data (photos, crops, the batches of each step), distributed,
 checkpoints, engine (the loop itself).
 """
 
-from styletool.training.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from styletool.training.checkpoints import (
+    CHECKPOINT_FORMAT,
+    check_training_destination,
+    default_checkpoint_dir,
+    load_checkpoint,
+    save_checkpoint,
+)
 from styletool.training.data import (
     KEEP_DECODED_UP_TO,
     ZOOM_RANGE,
@@ -59,7 +65,9 @@ __all__ = [
     "Trainer",
     "TrainingError",
     "TrainingTask",
+    "check_training_destination",
     "collate",
+    "default_checkpoint_dir",
     "load_checkpoint",
     "loader_workers",
     "lr_factor",
