@@ -610,3 +610,96 @@ def test_train_without_resume_over_an_earlier_run_s_checkpoint_says_how_to_resum
         result, out, code=1, fragment=f"continue it with --resume {checkpoints / 'last.pt'}, or pass --overwrite"
     )
     assert (checkpoints / "last.pt").read_bytes() == b"an earlier run"
+
+
+# -- output names never collide, and -o means what it says -----------------------------------------------
+def test_cin_outputs_are_named_by_their_style_so_two_styles_share_a_folder(cli, env):
+    out = env["tmp"] / "out"
+    for style in ("a", "b"):
+        result = cli(
+            "stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-name", style,
+            "--output-dir", out, "--skip-existing", "--json",
+        )  # fmt: skip
+        assert result.code == 0 and json.loads(result.out)["status"] == "ok", result.err
+    mix = cli(
+        "stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-mix", "a=1,b=3",
+        "--output-dir", out,
+    )  # fmt: skip
+    assert mix.code == 0, mix.err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "photo_cin-a=1+b=3_cin.png",
+        "photo_cin-a_cin.png",
+        "photo_cin-b_cin.png",
+    ]
+
+
+def test_what_the_options_declare_and_a_strength_other_than_1_go_into_the_name(tmp_path):
+    from dataclasses import dataclass
+
+    from styletool import output_paths
+
+    @dataclass
+    class Options:
+        strength: float = 1.0
+        blend: str = ""
+
+        def output_label(self):
+            return self.blend
+
+    def name(options):
+        paths = output_paths(
+            [tmp_path / "p.jpg"], output_dir=tmp_path, method="m", style_label="model", options=options
+        )
+        return paths[0].name
+
+    assert name(Options()) == "p_model_m.png"
+    assert name(Options(strength=0.5)) == "p_model-s0.5_m.png"
+    assert name(Options(strength=0.25, blend="x=1+y=1")) == "p_model-x=1+y=1-s0.25_m.png"
+
+
+def test_recursive_inputs_with_the_same_names_are_kept_apart_by_the_folder_field(cli, env):
+    photos = env["tmp"] / "photos"
+    for folder in ("2023", "2024"):
+        (photos / folder).mkdir(parents=True)
+        PILImage.new("RGB", (40, 30), (200, 120, 40)).save(photos / folder / "beach.png")
+    out = env["tmp"] / "out"
+    model = ["--method", "johnson", "--model", env["model"]]
+    refused = cli("stylize", photos, "-r", *model, "--output-dir", out)
+    _assert_clean_failure(refused, out, code=2, fragment="add {folder} to --name")
+    advice = refused.err.split("e.g. --name ")[1].strip().strip("'")
+    assert advice == "{folder}/{stem}_{style}_{method}.{ext}"
+    result = cli("stylize", photos, "-r", *model, "--output-dir", out, "--name", advice)
+    assert result.code == 0, result.err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "2023/beach_model_johnson.png",
+        "2024/beach_model_johnson.png",
+    ]
+
+
+@pytest.mark.parametrize(
+    "output, fmt, fragment",
+    [
+        ("out.png", "jpg", "--format jpg does not match the file name's .png; name the file out.jpg or drop --format"),
+        ("out.jpeg", "webp", "does not match the file name's .jpeg"),
+        ("folder", None, "is a directory; -o names a file: to write into a folder use --output-dir"),
+        ("newfolder", None, "has no file extension to choose the image format from"),
+    ],
+)
+def test_o_names_a_file_in_the_format_asked_for(cli, env, output, fmt, fragment):
+    (env["tmp"] / "folder").mkdir()
+    target = env["tmp"] / output
+    result = cli(
+        "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", target,
+        *(["--format", fmt] if fmt else []),
+    )  # fmt: skip
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and fragment in result.err, result.err
+    assert "--output-dir" in result.err or fmt is not None
+    assert not target.exists() or target.is_dir() and not any(target.iterdir())
+
+
+def test_a_matching_format_and_suffix_are_fine(cli, env):
+    result = cli(
+        "stylize", env["photo"], "--method", "johnson", "--model", env["model"], "-o", env["tmp"] / "o.jpeg",
+        "--format", "jpg",
+    )  # fmt: skip
+    assert result.code == 0 and PILImage.open(env["tmp"] / "o.jpeg").format == "JPEG"

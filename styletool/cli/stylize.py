@@ -21,6 +21,7 @@ from styletool.framework.options import option_infos, parse_options
 from styletool.framework.plugins import get_registry
 from styletool.io.shipped import model_for
 from styletool.pipeline import DEFAULT_NAME, InputResult, JobListener, StylizeJob, expand_inputs, output_paths, run_job
+from styletool.pipeline.files import style_label
 
 GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
@@ -89,7 +90,9 @@ def install(app: typer.Typer) -> None:
             None, "--output-dir", help="Output folder (any number of inputs); created if missing."
         ),
         name: str = typer.Option(
-            DEFAULT_NAME, "--name", help="File name template in --output-dir: {stem}, {style}, {method}, {ext}."
+            DEFAULT_NAME,
+            "--name",
+            help="File name template in --output-dir: {stem}, {style} (the paintings or model, and the style, blend or strength chosen), {method}, {ext}, and {folder} (the input's folder below the inputs' shared one: '{folder}/{stem}_{style}_{method}.{ext}' mirrors -r's input tree).",
         ),
         fmt: str | None = typer.Option(
             None, "--format", help="png, jpg, webp or tiff (default: from the file name, else png)."
@@ -159,7 +162,6 @@ def install(app: typer.Typer) -> None:
                 "reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns"
             )
         inputs = expand_inputs(raw_inputs, recursive=recursive)
-        style_label = "+".join(p.stem for p in style) or ("+".join(m.stem for m in model) if model else "none")
         job = StylizeJob(
             inputs=inputs,
             outputs=output_paths(
@@ -169,7 +171,8 @@ def install(app: typer.Typer) -> None:
                 name=name,
                 fmt=fmt,
                 method=method,
-                style_label=style_label,
+                style_label=style_label(list(style), model),
+                options=options,
             ),
             method=method,
             styles=list(style),
