@@ -703,3 +703,96 @@ def test_a_matching_format_and_suffix_are_fine(cli, env):
         "--format", "jpg",
     )  # fmt: skip
     assert result.code == 0 and PILImage.open(env["tmp"] / "o.jpeg").format == "JPEG"
+
+
+# -- errors blame the right file --------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(64, 1), (1, 1), (15, 200)])
+def test_a_painting_too_small_to_carry_a_style_is_refused_naming_the_painting(cli, env, size):
+    painting = env["tmp"] / "tiny_painting.png"
+    PILImage.new("RGB", size, (30, 60, 200)).save(painting)
+    width, height = size
+    fragment = f"{painting}: painting of {width}x{height} pixels is too small to carry a style"
+    for method in (["--iterations", "1"], ["--method", "metastyle", "--steps", "1"]):
+        result = cli("stylize", env["photo"], "--style", painting, *method, "-o", env["out"])
+        _assert_clean_failure(result, env["out"], code=1, fragment=fragment)
+    out = env["tmp"] / "m.safetensors"
+    result = cli("train", "--method", "johnson", "--content-dir", env["tmp"], "--style", painting, "-o", out)
+    _assert_clean_failure(result, out, code=1, fragment=fragment)
+
+
+def test_a_long_thin_painting_is_used_at_every_scale(cli, env):
+    painting = env["tmp"] / "scroll.png"
+    PILImage.effect_noise((256, 16), 80).convert("RGB").save(painting)
+    # At the 40 px output the painting would be 40x2.5 px: too thin for the deepest style layer, so it is kept deeper.
+    result = cli("stylize", env["photo"], "--style", painting, "--iterations", "1", "-o", env["out"])
+    assert result.code == 0, result.err
+    assert load_image(env["out"]).size == (40, 30)
+
+
+def test_a_seed_too_large_for_the_generators_is_a_usage_error(cli, env):
+    result = cli(
+        "--seed", "99999999999999999999999", "stylize", env["photo"], "--method", "johnson",
+        "--model", env["model"], "-o", env["out"],
+    )  # fmt: skip
+    _assert_clean_failure(result, env["out"], code=2, fragment="--seed")
+
+
+def test_an_unexpected_failure_reading_one_photo_names_it_and_the_batch_goes_on(cli, env, monkeypatch):
+    from styletool.pipeline import photo as photo_module
+
+    real = photo_module.load_photo
+    cursed = env["tmp"] / "cursed.png"
+    PILImage.new("RGB", (40, 30)).save(cursed)
+
+    def load_photo(path, **kwargs):
+        if Path(path) == cursed:
+            raise OverflowError("Python int too large to convert to C long")
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(photo_module, "load_photo", load_photo)
+    out = env["tmp"] / "out"
+    result = cli("stylize", cursed, env["photo"], "--method", "johnson", "--model", env["model"], "--output-dir", out)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert f"error: {cursed}: cannot read: OverflowError: Python int too large" in result.err
+    assert "1 done, 0 skipped, 1 failed" in result.err and (out / "photo_model_johnson.png").exists()
+
+
+def test_files_styletool_cannot_read_in_a_folder_are_counted_as_skipped_with_the_reason(cli, env):
+    photos = env["tmp"] / "phone"
+    photos.mkdir()
+    PILImage.new("RGB", (40, 30), (200, 120, 40)).save(photos / "a.jpg")
+    (photos / "b.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (photos / "c.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (photos / ".DS_Store").write_bytes(b"hidden files stay out of it")
+    out = env["tmp"] / "out"
+    model = ["--method", "johnson", "--model", env["model"]]
+    result = cli("stylize", photos, *model, "--output-dir", out, "--json")
+    assert result.code == 0, result.err
+    assert result.err.strip().splitlines() == [
+        "1 done, 2 skipped, 0 failed; skipped 2 files styletool cannot read (.heic)"
+    ]
+    records = [json.loads(line) for line in result.out.splitlines()]
+    assert [(Path(r["input"]).name, r["status"]) for r in records] == [
+        ("b.heic", "skipped"),
+        ("c.HEIC", "skipped"),
+        ("a.jpg", "ok"),
+    ]
+    assert ".heic is not a format styletool reads (it reads .bmp, .gif, .jpeg" in records[0]["error"]
+    (photos / "a.jpg").unlink()
+    only_heic = cli("stylize", photos, *model, "--output-dir", out)
+    _assert_clean_failure(
+        only_heic, out / "nothing", code=2, fragment="no images in the folder itself; 2 files styletool cannot read"
+    )
+    assert "--recursive" not in only_heic.err  # no subfolder holds images: the old hint would be false
+    (photos / "2024").mkdir()
+    PILImage.new("RGB", (40, 30)).save(photos / "2024" / "d.png")
+    below = cli("stylize", photos, *model, "--output-dir", out)
+    _assert_clean_failure(below, out / "nothing", code=2, fragment="its subfolders hold images: add --recursive")
+
+
+def test_a_misspelt_style_name_gets_a_suggestion(cli, env):
+    result = cli("stylize", env["photo"], "--method", "cin", "--style-name", "stary_night", "-o", env["out"])
+    _assert_clean_failure(
+        result, env["out"], code=2, fragment="no style named 'stary_night'; did you mean 'starry_night'?"
+    )
+    assert "the model has 0=starry_night" in result.err

@@ -107,11 +107,11 @@ def install(app: typer.Typer) -> None:
 def _run(*, method, options, model, style, output, content_dir, content, json, global_options) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.framework.methods import AdaptRequest
-    from styletool.io.images import load_image
+    from styletool.io.images import load_painting
 
     runtime = global_options.runtime()
     adapter = runtime.method(method)
-    painting = runtime.to_device(load_image(style).pixels[None])
+    painting = runtime.to_device(load_painting(style).pixels[None])
     request = AdaptRequest(
         options=options,
         model=model,

@@ -187,6 +187,7 @@ def install(app: typer.Typer) -> None:
             batch_size=batch_size,
             frames=_frame_range(frames),
             temporal_smoothing=temporal_smoothing,
+            skipped=list(inputs.skipped),
         )
         job.check(registry)  # before torch loads: a wrong command line fails at once
         _run(job, json=json, preview=(preview, host, port), global_options=state.global_options(ctx))
@@ -234,7 +235,7 @@ class _Reporter(JobListener):
         return _progress(label, quiet=self.quiet, page=self.page)
 
     def finished(self, result: InputResult) -> None:
-        if result.error is not None:
+        if result.error is not None and result.status == "failed":
             if self.debug:
                 traceback.print_exception(result.error, file=sys.stderr)
             typer.echo(f"error: {result.error}", err=True)
@@ -247,7 +248,7 @@ class _Reporter(JobListener):
                     "input": str(result.input),
                     "output": str(result.output) if result.output is not None else None,
                     "status": result.status,
-                    "error": "output exists" if result.status == "skipped" else error,
+                    "error": "output exists" if result.status == "skipped" and error is None else error,
                     "seconds": result.seconds,
                     "method": self.method,
                     "settings": self.settings,

@@ -125,7 +125,7 @@ def install(app: typer.Typer) -> None:
             model = resolve_model(model)
         # Imported here so that `styletool --help` and the listing commands never import torch.
         from styletool.framework.methods import TrainRequest
-        from styletool.io.images import load_image
+        from styletool.io.images import load_painting
         from styletool.training import TrainSettings
 
         global_options = state.global_options(ctx)
@@ -147,7 +147,7 @@ def install(app: typer.Typer) -> None:
             settings=settings,
             content_dir=content_dir,
             output=output,
-            styles=[runtime.to_device(load_image(path).pixels[None]) for path in paintings],
+            styles=[runtime.to_device(load_painting(path).pixels[None]) for path in paintings],
             style_names=[p.stem for p in paintings],
             model=model,
             resume=resume,

@@ -23,17 +23,32 @@ NAME_FIELDS = ("stem", "folder", "style", "method", "ext")
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
 
 
-def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | None = None) -> list[Path]:
+class Inputs(list):
+    """The photo paths :func:`expand_inputs` found, in order; ``skipped`` holds the other files of the folders.
+
+    Those are files styletool cannot read (``.heic``, ``.txt``, ...): a run
+    counts them as skipped, with the reason, rather than passing over them
+    in silence.
+    """
+
+    def __init__(self, paths=(), skipped=()):
+        super().__init__(paths)
+        self.skipped: list[Path] = list(skipped)
+
+
+def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | None = None) -> Inputs:
     """Turn the command line's inputs into photo paths, in order, each once.
 
     - ``-`` reads paths from standard input, one per line (blank lines skipped);
     - a folder gives the image and video files in it (and in its subfolders with ``recursive``);
+      its other files are listed in the result's ``skipped``;
     - a pattern with ``*``, ``?`` or ``[`` that is not itself a file is expanded
       (``**`` crosses folders with ``recursive``);
     - anything else is taken as a file; a missing one fails on its own later,
       without stopping the others.
     """
     paths: list[Path] = []
+    skipped: list[Path] = []
     for word in words:
         if word == "-":
             source = stdin if stdin is not None else sys.stdin
@@ -42,10 +57,11 @@ def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | 
         path = Path(word)
         if path.is_dir():
             found = images_in(path, recursive=recursive)
+            others = unreadable_in(path, recursive=recursive)
             if not found:
-                hint = "" if recursive else " (add --recursive to look in subfolders)"
-                raise UsageError(f"no images in the folder{hint}", where=path)
+                raise UsageError(_no_images(path, others, recursive=recursive), where=path)
             paths += found
+            skipped += others
         elif not path.exists() and _GLOB_CHARS & set(word):
             matches = sorted(Path(m) for m in glob.glob(word, recursive=recursive) if Path(m).is_file())
             if not matches:
@@ -56,19 +72,52 @@ def expand_inputs(words: list[str], *, recursive: bool = False, stdin: TextIO | 
     unique = list(dict.fromkeys(paths))
     if not unique:
         raise UsageError("no photos given: styletool stylize PHOTO --style PAINTING -o OUT")
-    return unique
+    return Inputs(unique, dict.fromkeys(skipped))
 
 
 def images_in(folder: Path, *, recursive: bool) -> list[Path]:
     """Image and video files (by suffix) in ``folder``, sorted; hidden files and folders skipped."""
+    return [path for path in _files_in(folder, recursive=recursive) if readable_suffix(path)]
+
+
+def unreadable_in(folder: Path, *, recursive: bool) -> list[Path]:
+    """The other files in ``folder``: neither images nor videos styletool reads (hidden ones left out)."""
+    return [path for path in _files_in(folder, recursive=recursive) if not readable_suffix(path)]
+
+
+def readable_suffix(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+
+def unreadable_reason(path: Path) -> str:
+    """Why a file in an input folder is skipped: one line for the --json record."""
+    kind = path.suffix.lower() or "a file without an extension"
+    return f"{kind} is not a format styletool reads ({_READS})"
+
+
+def _files_in(folder: Path, *, recursive: bool) -> list[Path]:
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
         path
         for path in candidates
-        if path.is_file()
-        and path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
+
+
+_READS = "it reads " + ", ".join(sorted(IMAGE_SUFFIXES)) + " and videos"
+
+
+def _no_images(folder: Path, others: list[Path], *, recursive: bool) -> str:
+    """Why a folder gave no photos, and what would help: only what is true of this folder."""
+    below = "" if recursive else " itself"
+    reasons = [f"no images in the folder{below}"]
+    if others:
+        kinds = sorted({path.suffix.lower() or "no extension" for path in others})
+        count = f"{len(others)} file{'s' if len(others) != 1 else ''}"
+        reasons.append(f"{count} styletool cannot read ({', '.join(kinds)}; {_READS}: convert them to JPEG or PNG)")
+    if not recursive and images_in(folder, recursive=True):
+        reasons.append("its subfolders hold images: add --recursive")
+    return "; ".join(reasons)
 
 
 def safe_name_part(text: str) -> str:

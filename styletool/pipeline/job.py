@@ -71,7 +71,9 @@ class StylizeJob:
     checks them. ``existing``
     says what to do with an output that already exists: ``refuse`` (the input
     fails), ``skip`` it, or ``overwrite`` it. ``frames`` and
-    ``temporal_smoothing`` apply to videos (docs/video.md). With
+    ``temporal_smoothing`` apply to videos (docs/video.md). ``skipped`` are
+    files found beside the inputs that styletool cannot read, reported as
+    skipped (``InputResult.error`` says why). With
     ``create_folders`` missing output folders are made (``--output-dir``);
     otherwise an output in a missing folder is refused before the run starts.
     """
@@ -93,6 +95,9 @@ class StylizeJob:
     temporal_smoothing: float = 0.0
     # --preview: ask the method for a picture every this many steps (0: nobody is watching).
     preview_every: int = 0
+    # Files of the input folders that are not images styletool reads (expand_inputs' ``skipped``):
+    # each is reported as skipped, with the reason, and counted.
+    skipped: list[Path] = field(default_factory=list)
 
     def check(self, registry) -> None:
         """Refuse, before any model loads, what this job cannot do."""
@@ -215,7 +220,7 @@ class _Run:
         self.tally = Tally()
 
     def go(self) -> None:
-        from styletool.io.images import load_image
+        from styletool.io.images import load_painting
         from styletool.pipeline.shards import my_share
 
         job = self.job
@@ -224,6 +229,8 @@ class _Run:
         if stylizer.needs_style and not job.styles:
             raise UsageError(f"method '{job.method}' needs at least one --style PAINTING")
         self._check_destinations()
+        if self.dist.main:  # every process found them; one reports them
+            self._unreadable(job.skipped)
         todo = []
         for path, out in my_share(list(zip(job.inputs, job.outputs)), self.dist):
             if out.exists() and job.existing != "overwrite":
@@ -242,7 +249,7 @@ class _Run:
         if not todo:
             return
 
-        request = self._request(todo, [self.runtime.to_device(load_image(path).pixels[None]) for path in job.styles])
+        request = self._request(todo, [self.runtime.to_device(load_painting(path).pixels[None]) for path in job.styles])
         with self.listener.progress("prepare") as progress, self._blamed("preparing"):
             prepared = stylizer.prepare(request, progress=progress)
         with self._blamed():
@@ -268,6 +275,15 @@ class _Run:
             else:
                 group.append(item)
         self._photos(group, stylizer, request, prepared, variants)
+
+    def _unreadable(self, paths: list[Path]) -> None:
+        from styletool.pipeline.files import unreadable_reason
+
+        for path in paths:
+            self.tally.skipped += 1
+            self.tally.unreadable.append(str(path))
+            reason = StyletoolError(unreadable_reason(path), where=path)
+            self.listener.finished(InputResult(path, None, "skipped", error=reason))
 
     def _blamed(self, stage: str = ""):
         """Exceptions from inside the method's code, reported as its plugin's (one line, not a traceback)."""
@@ -360,6 +376,11 @@ class _Run:
             except StyletoolError as exc:
                 self._fail(item, exc)
                 continue
+            except Exception as exc:  # an encoder's surprise is still this one output's failure
+                failure = StyletoolError(f"cannot write: {describe(exc, with_type=True)}", where=item.out)
+                failure.__cause__ = exc
+                self._fail(item, failure)
+                continue
             seconds = (time.perf_counter() - item.started) / len(waiting)
             self._done(item, seconds, losses=snapshots.last_losses, picture=result)
 
@@ -395,6 +416,11 @@ class _Run:
                 )
         except StyletoolError as exc:
             self._fail(item, exc)
+            return
+        except Exception as exc:  # a decoder's or encoder's surprise is still this one video's failure
+            failure = StyletoolError(f"cannot stylize this video: {describe(exc, with_type=True)}")
+            failure.__cause__ = exc
+            self._fail(item, failure)
             return
         flicker = None if result.flicker is None else round(result.flicker, 4)
         self._done(item, time.perf_counter() - item.started, extra={"frames": result.frames, "flicker": flicker})

@@ -140,9 +140,12 @@ def _photo(photo: Tensor | PathLike, *, size: int | None, default_size: int | No
 
 
 def _pixels(painting: Tensor | PathLike, runtime: Runtime) -> Tensor:
-    from styletool.io.images import load_image
+    from styletool.io.images import check_painting_size, load_painting
 
-    pixels = load_image(painting).pixels if isinstance(painting, (str, os.PathLike)) else _checked(painting, "style")
+    if isinstance(painting, (str, os.PathLike)):
+        return runtime.to_device(load_painting(painting).pixels[None])
+    pixels = _checked(painting, "style")
+    check_painting_size(pixels.shape[-1], pixels.shape[-2], where="style")
     return runtime.to_device(pixels[None])
 
 
