@@ -173,7 +173,8 @@ class CinMethod(Method):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
             results = [
-                run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks
+                run_network(network, content, tile=opts.tile, progress=progress).float().clamp(0, 1)
+                for network in prepared.networks
             ]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         return torch.cat(results)  # one picture, or one per style with --all-styles
