@@ -796,3 +796,41 @@ def test_a_misspelt_style_name_gets_a_suggestion(cli, env):
         result, env["out"], code=2, fragment="no style named 'stary_night'; did you mean 'starry_night'?"
     )
     assert "the model has 0=starry_night" in result.err
+
+
+def test_training_settings_and_blends_out_of_any_range_are_usage_errors_not_crashes(cli, env):
+    out = env["tmp"] / "m.safetensors"
+    train = ["train", "--method", "johnson", "--content-dir", env["tmp"], "--style", env["painting"], "-o", out]
+    result = cli(*train, "--image-size", "99999999999999999999")
+    _assert_clean_failure(result, out, code=2, fragment="--image-size must be at most 8192")
+    result = cli(
+        "stylize", env["photo"], "--method", "cin", "--model", env["cin"], "--style-mix", "a=1e308,b=1e308",
+        "-o", env["out"],
+    )  # fmt: skip
+    _assert_clean_failure(result, env["out"], code=2, fragment="option --style-mix: weights too large to add up")
+
+
+def test_an_exception_inside_a_plugin_s_training_is_that_plugin_s(cli, env, fake_plugins):
+    from styletool import Method, MethodSpec, hookimpl
+
+    from conftest import make_module
+
+    class Untrainable(Method):
+        name = "oddball"
+
+        def train(self, request, *, progress):
+            raise ValueError("shapes do not match in the plugin's own loss")
+
+    @hookimpl
+    def register_methods(register):
+        register(MethodSpec(name="oddball", summary="test", load=Untrainable, capabilities={"stylize", "train"}))
+
+    fake_plugins(thirdparty=make_module("third_party", register_methods=register_methods))
+    out = env["tmp"] / "m.safetensors"
+    result = cli("train", "--method", "oddball", "--content-dir", env["tmp"], "--style", env["painting"], "-o", out)
+    _assert_clean_failure(
+        result,
+        out,
+        code=1,
+        fragment="method 'oddball' (plugin 'thirdparty') failed while training: ValueError: shapes do not match",
+    )

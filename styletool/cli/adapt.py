@@ -108,6 +108,7 @@ def _run(*, method, options, model, style, output, content_dir, content, json, g
     from styletool.cli.progress import progress_bar
     from styletool.framework.methods import AdaptRequest
     from styletool.io.images import load_painting
+    from styletool.pipeline.results import blamed_on
 
     runtime = global_options.runtime()
     adapter = runtime.method(method)
@@ -122,7 +123,8 @@ def _run(*, method, options, model, style, output, content_dir, content, json, g
         content_files=content,
     )
     with progress_bar(f"adapt {method}", quiet=global_options.quiet) as bar:
-        result = adapter.adapt(request, progress=bar)
+        with blamed_on(method, runtime.registry.method(method).plugin, stage="adapting"):
+            result = adapter.adapt(request, progress=bar)
     if result.interrupted:
         typer.echo(f"interrupted at step {result.steps}; nothing written", err=True)
         raise typer.Exit(130)

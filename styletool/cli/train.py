@@ -154,7 +154,14 @@ def install(app: typer.Typer) -> None:
             checkpoint_dir=checkpoint_dir,
             tensorboard=tensorboard,
         )
-        _run(runtime.method(method), request, json=json, preview=(preview, host, port), quiet=global_options.quiet)
+        _run(
+            runtime.method(method),
+            request,
+            plugin=spec.plugin,
+            json=json,
+            preview=(preview, host, port),
+            quiet=global_options.quiet,
+        )
 
 
 def _paintings_in(folder: Path | None) -> list[Path]:
@@ -168,9 +175,10 @@ def _paintings_in(folder: Path | None) -> list[Path]:
     return found
 
 
-def _run(trainer, request, *, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
+def _run(trainer, request, *, plugin: str | None, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
     """Train with a progress bar and the preview page, then print the summary (exit 130 when interrupted)."""
     from styletool.cli.progress import progress_bar
+    from styletool.pipeline.results import blamed_on
     from styletool.training import Distributed
 
     method, output = trainer.name, request.output
@@ -184,6 +192,7 @@ def _run(trainer, request, *, json: bool, preview: tuple[bool, str, int], quiet:
             main=Distributed.from_environment().main,
         ) as page,
         progress_bar(f"train {method}", quiet=quiet) as bar,
+        blamed_on(method, plugin, stage="training"),
     ):
         result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {

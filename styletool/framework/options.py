@@ -113,6 +113,8 @@ def blend_weights(weights: Sequence[float], *, flag: str, count: int | None = No
     if any(not 0 <= weight < float("inf") for weight in weights):
         raise UsageError(f"option {flag}: weights must be finite and >= 0, got {','.join(f'{w:g}' for w in weights)}")
     total = sum(weights)
+    if not math.isfinite(total):
+        raise UsageError(f"option {flag}: weights too large to add up; give smaller ones (they are normalized)")
     if total <= 0:
         raise UsageError(f"option {flag}: at least one weight must be positive")
     return [weight / total for weight in weights]

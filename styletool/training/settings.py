@@ -11,6 +11,8 @@ from torch import Tensor, nn
 from styletool.errors import StyletoolError, UsageError
 
 LR_SCHEDULES = ("constant", "cosine", "step")
+# Square crops beyond this side would not fit in any memory (and fail deep inside the data loader).
+MAX_IMAGE_SIZE = 8192
 
 
 class TrainingError(StyletoolError):
@@ -39,6 +41,8 @@ class TrainSettings:
         for name in ("steps", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.image_size > MAX_IMAGE_SIZE:
+            raise UsageError(f"--image-size must be at most {MAX_IMAGE_SIZE}, got {self.image_size}")
         if not 0 < self.lr < math.inf:
             raise UsageError(f"--lr must be a positive finite number, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
