@@ -338,7 +338,7 @@ class _Run:
         import torch
 
         from styletool.io.images import save_image
-        from styletool.pipeline.results import checked_pictures
+        from styletool.pipeline.results import MethodError, checked_pictures
 
         if not group:
             return
@@ -357,6 +357,11 @@ class _Run:
             if variants is not None:
                 results = variant_sheet(content, results, variants)
         except StyletoolError as exc:
+            if isinstance(exc, MethodError) and len(waiting) > 1:
+                # One photo of the batch may be the cause: each on its own says which, and the others get done.
+                for item in waiting:
+                    self._photos([item], stylizer, request, prepared, variants)
+                return
             for item in waiting:
                 self._fail(item, exc)
             return
