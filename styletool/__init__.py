@@ -74,6 +74,7 @@ _LAZY = {
     "ignore_progress": "styletool.events",
     "Image": "styletool.io.images",
     "load_image": "styletool.io.images",
+    "load_painting": "styletool.io.images",
     "save_image": "styletool.io.images",
     "resize_longest": "styletool.io.images",
     "match_color": "styletool.perceptual.color",
@@ -129,7 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.framework.runtime import Runtime
     from styletool.grid import contact_sheet, labelled_grid
     from styletool.io.cache import cache_dir, file_digest
-    from styletool.io.images import Image, load_image, resize_longest, save_image
+    from styletool.io.images import Image, load_image, load_painting, resize_longest, save_image
     from styletool.io.modelfile import ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network, for_inference
     from styletool.nn.tiling import available_memory, run_network, stylize_tiled

@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 from PIL import Image as PILImage
 
 from styletool import LossSpec, MethodSpec, hookimpl
-from styletool.framework.plugins import get_plugin_manager
+from styletool.framework.plugins import get_plugin_manager, reset_plugin_manager
 
 from conftest import make_module
 
@@ -92,13 +93,49 @@ def test_wrong_spec_type_fails_the_plugin(fake_plugins):
     assert record.status == "failed" and "MethodSpec" in record.error
 
 
-def test_name_conflict_is_reported_not_overwritten(fake_plugins, capsys):
-    fake_plugins(alpha=method_plugin("same"), beta=method_plugin("same"))
+def test_a_name_two_third_party_plugins_register_waits_for_the_user_s_choice(fake_plugins, capsys, monkeypatch, cli):
+    fake_plugins(alpha=method_plugin("same", "mine"), beta=method_plugin("same"))
     manager = get_plugin_manager()
-    assert manager.registry.method("same").plugin == "alpha"
-    assert len(manager.registry.conflicts) == 1
-    assert "conflict" in capsys.readouterr().err
-    assert manager.records["beta"].registered == {}
+    assert manager.registry.method("mine").plugin == "alpha"  # the rest of each plugin works
+    assert [(c.name, c.kept) for c in manager.registry.conflicts] == [("same", None), ("same", None)]
+    warning = capsys.readouterr().err
+    assert "conflict: method 'same' is registered by plugins 'alpha' and 'beta'" in warning
+    assert "STYLETOOL_PREFER=same=alpha or STYLETOOL_PREFER=same=beta" in warning
+    assert manager.records["alpha"].registered == {"method": ["mine"]} and manager.records["beta"].registered == {}
+    result = cli("stylize", "photo.jpg", "--method", "same", "-o", "out.png")
+    assert result.code == 2 and result.err.strip().splitlines()[-1] == (
+        "error: method 'same' is registered by plugins 'alpha' and 'beta'; "
+        "choose one: set STYLETOOL_PREFER=same=alpha or STYLETOOL_PREFER=same=beta"
+    )
+    monkeypatch.setenv("STYLETOOL_PREFER", "same=beta")
+    reset_plugin_manager()
+    assert get_plugin_manager().registry.method("same").plugin == "beta"
+    assert "conflict" not in capsys.readouterr().err  # the user chose: nothing to warn about
+
+
+def test_built_in_plugins_keep_their_names_whatever_the_third_party_plugin_is_called(monkeypatch, capsys):
+    from importlib import metadata
+
+    from conftest import FakeEntryPoint
+
+    built_in = list(metadata.entry_points(group="styletool"))
+    # "broken" sorts before "gatys": in load order it would come first.
+    monkeypatch.setitem(sys.modules, "fake_styletool_broken", method_plugin("gatys"))
+    broken = FakeEntryPoint(
+        "broken", "fake_styletool_broken", dist=SimpleNamespace(name="styletool-broken", version="1")
+    )
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None, **_: [*built_in, broken])
+    reset_plugin_manager()
+    assert get_plugin_manager().registry.method("gatys").plugin == "gatys"
+    warning = capsys.readouterr().err
+    assert (
+        "conflict: plugin 'broken' also registers method 'gatys', which built-in plugin 'gatys' provides and keeps; "
+        "to use another, set STYLETOOL_PREFER=gatys=broken"
+    ) in warning
+    monkeypatch.setenv("STYLETOOL_PREFER", "gatys=broken")
+    reset_plugin_manager()
+    assert get_plugin_manager().registry.method("gatys").plugin == "broken"
+    assert "conflict" not in capsys.readouterr().err
 
 
 def test_disabled_plugins_are_blocked(fake_plugins, monkeypatch, cli):

@@ -69,7 +69,7 @@ def test_run_network_tiles_when_the_image_would_not_fit(monkeypatch):
         torch.testing.assert_close(tiling.run_network(network, image), whole, atol=1e-4, rtol=0)
         assert len(calls) == 1
         tiling.run_network(network, image, tile=32)
-        assert calls[-1] == {"tile": 32}
+        assert calls[-1]["tile"] == 32
 
 
 def test_cli_tile_option_gives_the_same_picture(cli, tmp_path):
@@ -109,3 +109,40 @@ def test_a_4096_pixel_photo_stylizes_on_the_cpu_in_under_4_gb(tmp_path):
     print(f"peak resident memory {peak_gb:.2f} GB")
     assert peak_gb < 4.0
     assert load_image(out).size == (4096, 4096)
+
+
+def test_tiled_and_large_untiled_runs_report_their_progress(monkeypatch):
+    network = for_inference(trained_like())
+    image = _photo(96, 128)
+    with torch.no_grad():
+        whole = network(image)
+        events = []
+        tiled = tiling.run_network(network, image, tile=32, progress=events.append)
+        torch.testing.assert_close(tiled, whole, atol=1e-4, rtol=0)
+        assert {event.stage for event in events} == {"tiles"}
+        assert [event.step for event in events] == list(range(1, events[-1].total + 1))  # one per pass, to the end
+        layers = []
+        assert tiling.run_network(network, image, progress=layers.append) is not None and layers == []  # small: quiet
+        monkeypatch.setattr(tiling, "REPORT_FROM_PIXELS", 96 * 128)
+        torch.testing.assert_close(tiling.run_network(network, image, progress=layers.append), whole)
+        assert {event.stage for event in layers} == {"network"} and layers[-1].step == layers[-1].total
+
+
+def test_feed_forward_methods_pass_their_progress_to_the_network(tmp_path):
+    from styletool import JobListener, Runtime, StylizeJob, run_job, save_image
+
+    photo = save_image(_photo(96, 128)[0], tmp_path / "photo.png")
+    model = save_model(tmp_path / "m.safetensors", trained_like().state_dict(), {"method": "johnson", "styles": ["x"]})
+    stages = []
+
+    class Listener(JobListener):
+        def progress(self, label):
+            from contextlib import nullcontext
+
+            return nullcontext(lambda event: stages.append((label, event.stage)))
+
+    job = StylizeJob(
+        inputs=[photo], outputs=[tmp_path / "o.png"], method="johnson", models=[model], options={"tile": 48}
+    )
+    assert run_job(job, runtime=Runtime(device="cpu"), listener=Listener()).done == 1
+    assert ("photo.png", "tiles") in stages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -223,3 +224,39 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_resume_refuses_a_checkpoint_of_another_model_naming_what_differs(tmp_path, photos):
+    import dataclasses
+
+    _, method, request = train_request(tmp_path, photos, steps=2)
+    checkpoint = method.train(request).checkpoint
+    other_painting = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(99))
+    cases = {
+        "styles ['noise'] then, ['waves'] now": {"style_names": ["waves"]},
+        "the paintings are other pictures under the same names": {"styles": [other_painting]},
+    }
+    for message, change in cases.items():
+        _, method, other = train_request(tmp_path, photos, steps=4, resume=checkpoint)
+        with pytest.raises(TrainingError, match=re.escape(message)) as caught:
+            method.train(dataclasses.replace(other, **change))
+        assert str(checkpoint) in str(caught.value)
+    for message, loss in {
+        "style_weight 3.0 then, 10.0 now": {"style_weight": 10.0},
+        "architecture light then, full now": {"network": "full"},
+    }.items():
+        _, method, other = train_request(tmp_path, photos, steps=4, resume=checkpoint, **loss)
+        with pytest.raises(TrainingError, match=re.escape(message)):
+            method.train(other)
+    _, method, same = train_request(tmp_path, photos, steps=4, resume=checkpoint)
+    assert method.train(same).steps == 4  # the same model resumes
+
+
+def test_a_fresh_run_starts_its_checkpoint_folder_afresh(tmp_path, photos):
+    _, method, first = train_request(tmp_path, photos, steps=3)
+    method.train(first)
+    _, method, second = train_request(tmp_path, photos, steps=2)  # no --resume: a new run (the command asks first)
+    method.train(second)
+    lines = (tmp_path / "model.checkpoints" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]  # none of the first run's lines
+    assert load_checkpoint(tmp_path / "model.checkpoints" / "last.pt")["step"] == 2

@@ -480,3 +480,62 @@ def test_each_video_gets_fresh_frame_state_from_the_method(tmp_path):
         frames, _ = read_clip(out)
         greys = frames.mean(dim=(1, 2, 3))
         torch.testing.assert_close(greys, torch.arange(6) / 10, atol=0.02, rtol=0)
+
+
+class _AsTheDocsShow(Method):
+    """A method written exactly as docs/plugins.md shows it: ``progress`` is a required keyword."""
+
+    name = "as-the-docs-show"
+    needs_style = False
+
+    def can_batch(self, request, prepared):
+        return True
+
+    def stylize(self, content, request, prepared, *, progress):
+        from styletool import Progress
+
+        progress(Progress(stage="", step=1, total=1))
+        return 1 - content
+
+
+class _Diverged(_AsTheDocsShow):
+    def stylize(self, content, request, prepared, *, progress):
+        return content * float("nan")
+
+
+def _run_video_job(tmp_path, method_class):
+    from styletool import JobListener, Runtime
+    from styletool.framework.registry import Registry
+    from styletool.framework.specs import MethodSpec
+    from styletool.pipeline import StylizeJob, run_job
+
+    registry = Registry()
+    registry.add(
+        MethodSpec(name="m", summary="test", load=method_class, capabilities={"stylize", "video"}), plugin="third"
+    )
+    clip = write_clip(tmp_path / "clip.mp4", moving_pattern(6), audio=False)
+    out = tmp_path / "out.mp4"
+    errors = []
+
+    class Listener(JobListener):
+        def finished(self, result):
+            errors.append(result.error)
+
+    tally = run_job(
+        StylizeJob(inputs=[clip], outputs=[out], method="m", batch_size=4),
+        runtime=Runtime(device="cpu", registry=registry),
+        listener=Listener(),
+    )
+    return tally, out, clip, errors
+
+
+def test_a_method_written_as_the_plugin_docs_show_stylizes_video(tmp_path):
+    tally, out, clip, _ = _run_video_job(tmp_path, _AsTheDocsShow)
+    assert tally.done == 1 and not tally.failed
+    assert difference(read_clip(out)[0], 1 - read_clip(clip)[0]) < 0.03
+
+
+def test_video_frames_that_are_not_pictures_are_never_encoded(tmp_path):
+    tally, out, clip, errors = _run_video_job(tmp_path, _Diverged)
+    assert tally.failed == [str(clip)] and not out.exists()
+    assert str(errors[0]).startswith(f"{clip}: method 'm' (plugin 'third') returned a picture with NaN")

@@ -13,6 +13,7 @@ as they were.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from styletool import (
     check_strength,
     fast_network,
     ignore_progress,
-    load_image,
+    load_painting,
     load_transformer,
     preserve_colors,
     run_network,
@@ -104,7 +105,8 @@ class CinMethod(Method):
         opts: CinOptions = request.options or CinOptions()
         with self.runtime.inference():
             results = [
-                run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared.networks
+                run_network(network, content, tile=opts.tile, progress=progress).float().clamp(0, 1)
+                for network in prepared.networks
             ]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         return torch.cat(results)  # one picture, or one per style with --all-styles
@@ -120,7 +122,7 @@ class CinMethod(Method):
             paintings = [Path(path) for path in opts.add_style]
             request = dataclasses.replace(
                 request,
-                styles=[self.runtime.to_device(load_image(path).pixels[None]) for path in paintings],
+                styles=[self.runtime.to_device(load_painting(path).pixels[None]) for path in paintings],
                 style_names=[path.stem for path in paintings],
             )
         if not request.styles:
@@ -232,7 +234,9 @@ def _style_position(key: str, names: list[str], flag: str) -> int:
     if key in names:
         return names.index(key)
     listing = ", ".join(f"{i}={name}" for i, name in enumerate(names))
-    raise UsageError(f"option {flag}: no style named '{key}'; the model has {listing}")
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise UsageError(f"option {flag}: no style named '{key}'{hint} (the model has {listing})")
 
 
 def _check_unique(names: list[str]) -> None:

@@ -26,6 +26,14 @@ class CinOptions(FeedForwardOptions):
         False, help="Write a contact sheet: the photo, then every style of the model, in one image."
     )
 
+    def output_label(self) -> str:
+        """The style or blend chosen, for output names: photo_paintings-the_scream_cin.png."""
+        if self.all_styles:
+            return "all-styles"
+        if self.style_mix is not None:
+            return "+".join(part.strip() for part in self.style_mix.split(",") if part.strip())
+        return self.style_name or self.style_index or ""
+
 
 @dataclass
 class CinTrainOptions(StyleNetworkOptions):

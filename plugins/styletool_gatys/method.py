@@ -18,6 +18,7 @@ Artistic Style Transfer" (2016).
 from __future__ import annotations
 
 import difflib
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,12 +216,16 @@ class GatysMethod(Method):
         content_loss, style_loss, tv_loss = prepared.content_loss, prepared.style_loss, prepared.tv_loss
         layers = list(dict.fromkeys([*opts.content_layers, *opts.style_layers]))
 
-        # Targets are computed once per scale, outside the optimization loop.
+        # Targets are computed once per scale, outside the optimization loop. A long, thin painting is
+        # kept deep enough for the deepest style layer (a 512x20 one would otherwise be too thin at 128 px).
+        depth = max(backbone.min_input_size(layer) for layer in opts.style_layers)
         with torch.no_grad(), self.runtime.optimization_autocast():
             photo_features = _float(backbone(content, layers))
             content_target = content_loss.target(photo_features)
             style_targets = [
-                style_loss.target(_float(backbone(_resize_like(style, content, opts.style_scale), opts.style_layers)))
+                style_loss.target(
+                    _float(backbone(_resize_like(style, content, opts.style_scale, depth), opts.style_layers))
+                )
                 for style in styles
             ]
             style_target = style_loss.blend(style_targets, prepared.blend)
@@ -403,6 +408,8 @@ def _float(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {name: value.float() for name, value in features.items()}
 
 
-def _resize_like(style: torch.Tensor, content: torch.Tensor, scale: float) -> torch.Tensor:
-    """Resize the painting so its longest side is ``scale`` times the output's."""
-    return resize_longest(style, max(1, round(max(content.shape[-2:]) * scale)))
+def _resize_like(style: torch.Tensor, content: torch.Tensor, scale: float, depth: int = 1) -> torch.Tensor:
+    """Resize the painting so its longest side is ``scale`` times the output's, its shorter side at least ``depth``."""
+    height, width = style.shape[-2:]
+    longest = max(1, round(max(content.shape[-2:]) * scale), math.ceil(depth * max(height, width) / min(height, width)))
+    return resize_longest(style, longest)

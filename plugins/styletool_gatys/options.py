@@ -86,6 +86,7 @@ class GatysOptions:
         help="Brush size: the painting's size relative to the output (longest sides); 2 paints strokes twice as large.",
         min=0,
         min_exclusive=True,
+        max=16,
     )
     # Colour
     preserve_color: str = option(
@@ -109,3 +110,9 @@ class GatysOptions:
     )
     # Output
     save_every: int = option(0, help="Save the current image every N iterations beside the output (0: never).", min=0)
+
+    def output_label(self) -> str:
+        """A blend of several paintings, for output names: photo_a+b-blend0.7+0.3_gatys.png."""
+        if self.style_blend is None:
+            return ""
+        return "blend" + "+".join(f"{weight:g}" for weight in self.style_blend)

@@ -70,7 +70,7 @@ class JohnsonMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: JohnsonOptions = request.options or JohnsonOptions()
         with self.runtime.inference():
-            result = run_network(prepared, content, tile=opts.tile)
+            result = run_network(prepared, content, tile=opts.tile, progress=progress)
         result = result.float().clamp(0, 1)
         return preserve_colors(result, content, opts.preserve_color, strength=opts.color_strength)
 

@@ -212,7 +212,10 @@ class MetaStyleMethod(Method):
     def stylize(self, content, request: StylizeRequest, prepared, *, progress=None):
         opts: MetaStyleOptions = request.options or MetaStyleOptions()
         with self.runtime.inference():
-            results = [run_network(network, content, tile=opts.tile).float().clamp(0, 1) for network in prepared]
+            results = [
+                run_network(network, content, tile=opts.tile, progress=progress).float().clamp(0, 1)
+                for network in prepared
+            ]
         results = [preserve_colors(r, content, opts.preserve_color, strength=opts.color_strength) for r in results]
         return torch.cat(results)  # one picture, or one per blend with --interpolate-steps
 

@@ -99,3 +99,11 @@ class MetaStyleOptions(MetaStyleAdaptOptions, FeedForwardOptions):
     interpolate_steps: int | None = option(
         None, help="With two --model files: a labelled strip of N images blending from the first to the second.", min=2
     )
+
+    def output_label(self) -> str:
+        """A blend of the --model files, for output names: photo_wave+scream-mix0.3+0.7_metastyle.png."""
+        if self.interpolate_steps is not None:
+            return f"strip{self.interpolate_steps}"
+        if self.mix is not None:
+            return "mix" + "+".join(f"{weight:g}" for weight in self.mix)
+        return ""

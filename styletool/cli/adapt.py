@@ -10,7 +10,7 @@ from styletool.cli import state
 from styletool.cli.method_help import method_options_command
 from styletool.cli.output import print_json
 from styletool.cli.stylize import split_method_words
-from styletool.errors import UsageError
+from styletool.errors import StyletoolError, UsageError
 from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
 from styletool.framework.specs import resolve
@@ -60,6 +60,7 @@ def install(app: typer.Typer) -> None:
         content: list[Path] = typer.Option(
             [], "--content", help="A photo to adapt on; repeat for several (instead of --content-dir)."
         ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file at -o."),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     ) -> None:
         registry = get_registry()
@@ -88,6 +89,8 @@ def install(app: typer.Typer) -> None:
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
+        if output.exists() and not overwrite:
+            raise StyletoolError("model file already exists; pass --overwrite to replace it", where=output)
         _run(
             method=method,
             options=options,
@@ -104,11 +107,12 @@ def install(app: typer.Typer) -> None:
 def _run(*, method, options, model, style, output, content_dir, content, json, global_options) -> None:
     from styletool.cli.progress import progress_bar
     from styletool.framework.methods import AdaptRequest
-    from styletool.io.images import load_image
+    from styletool.io.images import load_painting
+    from styletool.pipeline.results import blamed_on
 
     runtime = global_options.runtime()
     adapter = runtime.method(method)
-    painting = runtime.to_device(load_image(style).pixels[None])
+    painting = runtime.to_device(load_painting(style).pixels[None])
     request = AdaptRequest(
         options=options,
         model=model,
@@ -119,7 +123,8 @@ def _run(*, method, options, model, style, output, content_dir, content, json, g
         content_files=content,
     )
     with progress_bar(f"adapt {method}", quiet=global_options.quiet) as bar:
-        result = adapter.adapt(request, progress=bar)
+        with blamed_on(method, runtime.registry.method(method).plugin, stage="adapting"):
+            result = adapter.adapt(request, progress=bar)
     if result.interrupted:
         typer.echo(f"interrupted at step {result.steps}; nothing written", err=True)
         raise typer.Exit(130)

@@ -19,6 +19,7 @@ def install(app: typer.Typer) -> None:
         ),
         fmt: str = typer.Option(..., "--format", "-f", help="onnx or torchscript."),
         output: Path = typer.Option(..., "--output", "-o", help="The file to write (.onnx, .pt)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file at -o."),
         json: bool = typer.Option(False, "--json", help="Print a JSON object describing the export."),
     ) -> None:
         """Export a feed-forward model for runtimes without styletool (onnxruntime, libtorch).
@@ -28,9 +29,12 @@ def install(app: typer.Typer) -> None:
         one-hot picks a style, a row summing to 1 blends), and returns the
         stylized image clamped to [0,1].
         """
+        from styletool.errors import StyletoolError
         from styletool.io.shipped import resolve_model
         from styletool.nn.export import export_model
 
+        if output.exists() and not overwrite:
+            raise StyletoolError("already exists; pass --overwrite to replace it", where=output)
         model = resolve_model(model)
         written = export_model(model, output, fmt=fmt.lower())
         if json:

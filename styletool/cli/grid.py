@@ -130,13 +130,14 @@ def install(app: typer.Typer) -> None:
 def _render(photos, columns, options, *, output, size, cell, overwrite, runtime, quiet) -> None:
     from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
-    from styletool.io.images import check_output_path, load_image, save_image
+    from styletool.io.images import check_output_path, load_painting, save_image
     from styletool.pipeline import load_photo
+    from styletool.pipeline.results import blamed_on, checked_pictures
 
     check_output_path(output, inputs=photos)
     if output.exists() and not overwrite:
         raise StyletoolError("output already exists; pass --overwrite to replace it", where=output)
-    paintings = {path: load_image(path).pixels[None] for column in columns for path in column.styles}
+    paintings = {path: load_painting(path).pixels[None] for column in columns for path in column.styles}
     images = [load_photo(path, size=size, default_size=None) for path in photos]
 
     header = [None] + [paintings[c.styles[0]] if c.styles and len(c.styles) == 1 else None for c in columns]
@@ -152,13 +153,20 @@ def _render(photos, columns, options, *, output, size, cell, overwrite, runtime,
             models=list(column.models),
             inputs=list(photos),
         )
-        with progress_bar(f"prepare {column.label}", quiet=quiet) as bar:
+        plugin = runtime.registry.method(column.method).plugin
+        with (
+            progress_bar(f"prepare {column.label}", quiet=quiet) as bar,
+            blamed_on(column.method, plugin, stage="preparing"),
+        ):
             prepared = stylizer.prepare(request, progress=bar)
         for row, (path, image) in enumerate(zip(photos, images)):
             runtime.reseed()
             with progress_bar(f"{path.name} x {column.label}", quiet=quiet) as bar:
                 try:
-                    result = stylizer.stylize(runtime.to_device(image.pixels[None]), request, prepared, progress=bar)
+                    content = runtime.to_device(image.pixels[None])
+                    with blamed_on(column.method, plugin):
+                        result = stylizer.stylize(content, request, prepared, progress=bar)
+                    result = checked_pictures(result, content, count=1, method=column.method, plugin=plugin)
                 except StyletoolError as exc:
                     exc.where = exc.where or str(path)
                     raise

@@ -28,7 +28,11 @@ def install(app: typer.Typer) -> None:
             help="auto, fp32, bf16 or fp16 (mixed precision through autocast). auto: feed-forward stylizing in exact fp32; training and gatys's image optimization in bf16 where the CPU or GPU computes it natively, else fp32.",
         ),
         seed: int | None = typer.Option(
-            None, "--seed", help="Seed every random generator: the same seed gives the same output on the CPU."
+            None,
+            "--seed",
+            min=0,
+            max=2**63 - 1,  # what every generator seeded takes (torch's are 64-bit)
+            help="Seed every random generator: the same seed gives the same output on the CPU.",
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),

@@ -21,6 +21,7 @@ from styletool.framework.options import option_infos, parse_options
 from styletool.framework.plugins import get_registry
 from styletool.io.shipped import model_for
 from styletool.pipeline import DEFAULT_NAME, InputResult, JobListener, StylizeJob, expand_inputs, output_paths, run_job
+from styletool.pipeline.files import style_label
 
 GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
@@ -89,7 +90,9 @@ def install(app: typer.Typer) -> None:
             None, "--output-dir", help="Output folder (any number of inputs); created if missing."
         ),
         name: str = typer.Option(
-            DEFAULT_NAME, "--name", help="File name template in --output-dir: {stem}, {style}, {method}, {ext}."
+            DEFAULT_NAME,
+            "--name",
+            help="File name template in --output-dir: {stem}, {style} (the paintings or model, and the style, blend or strength chosen), {method}, {ext}, and {folder} (the input's folder below the inputs' shared one: '{folder}/{stem}_{style}_{method}.{ext}' mirrors -r's input tree).",
         ),
         fmt: str | None = typer.Option(
             None, "--format", help="png, jpg, webp or tiff (default: from the file name, else png)."
@@ -159,7 +162,6 @@ def install(app: typer.Typer) -> None:
                 "reading photo paths from stdin (-) does not work under torchrun; pass files, folders or patterns"
             )
         inputs = expand_inputs(raw_inputs, recursive=recursive)
-        style_label = "+".join(p.stem for p in style) or ("+".join(m.stem for m in model) if model else "none")
         job = StylizeJob(
             inputs=inputs,
             outputs=output_paths(
@@ -169,7 +171,8 @@ def install(app: typer.Typer) -> None:
                 name=name,
                 fmt=fmt,
                 method=method,
-                style_label=style_label,
+                style_label=style_label(list(style), model),
+                options=options,
             ),
             method=method,
             styles=list(style),
@@ -184,6 +187,7 @@ def install(app: typer.Typer) -> None:
             batch_size=batch_size,
             frames=_frame_range(frames),
             temporal_smoothing=temporal_smoothing,
+            skipped=list(inputs.skipped),
         )
         job.check(registry)  # before torch loads: a wrong command line fails at once
         _run(job, json=json, preview=(preview, host, port), global_options=state.global_options(ctx))
@@ -231,7 +235,7 @@ class _Reporter(JobListener):
         return _progress(label, quiet=self.quiet, page=self.page)
 
     def finished(self, result: InputResult) -> None:
-        if result.error is not None:
+        if result.error is not None and result.status == "failed":
             if self.debug:
                 traceback.print_exception(result.error, file=sys.stderr)
             typer.echo(f"error: {result.error}", err=True)
@@ -244,7 +248,7 @@ class _Reporter(JobListener):
                     "input": str(result.input),
                     "output": str(result.output) if result.output is not None else None,
                     "status": result.status,
-                    "error": "output exists" if result.status == "skipped" else error,
+                    "error": "output exists" if result.status == "skipped" and error is None else error,
                     "seconds": result.seconds,
                     "method": self.method,
                     "settings": self.settings,

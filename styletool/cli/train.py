@@ -33,7 +33,10 @@ Examples:
   styletool train --method metastyle --content-dir photos/ --style-dir paintings/ -o meta.safetensors
 
 Checkpoints go to OUT.checkpoints/ (last.pt and metrics.jsonl) every
---checkpoint-every steps and on Ctrl-C; continue with --resume. Under
+--checkpoint-every steps and on Ctrl-C; continue with --resume. An existing
+model file, or an earlier run's checkpoint, is not replaced without
+--overwrite; --resume refuses a checkpoint of another model (other
+paintings, network or loss settings). Under
 `torchrun --nproc_per_node N -m styletool train ...` every process trains on
 its own share of each batch. Method options (loss weights and layers) are
 ordinary flags; `styletool methods show METHOD` lists them.
@@ -95,6 +98,11 @@ def install(app: typer.Typer) -> None:
             None, "--checkpoint-dir", help="Where checkpoints and metrics.jsonl go (default: OUT.checkpoints/)."
         ),
         resume: Path | None = typer.Option(None, "--resume", help="Continue from this checkpoint (same settings)."),
+        overwrite: bool = typer.Option(
+            False,
+            "--overwrite",
+            help="Replace an existing model file at -o, and start afresh over an earlier run's checkpoints (without it both are refused).",
+        ),
         workers: int = typer.Option(
             2, "--workers", min=0, help="DataLoader worker processes (0: load in the main process)."
         ),
@@ -125,12 +133,15 @@ def install(app: typer.Typer) -> None:
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
             raise UsageError("folder does not exist", where=output.parent)
+        from styletool.training import check_training_destination
+
+        check_training_destination(output, checkpoint_dir=checkpoint_dir, resume=resume, overwrite=overwrite)
         paintings = list(style) + _paintings_in(style_dir)
         if model is not None:
             model = resolve_model(model)
         # Imported here so that `styletool --help` and the listing commands never import torch.
         from styletool.framework.methods import TrainRequest
-        from styletool.io.images import load_image
+        from styletool.io.images import load_painting
         from styletool.training import TrainSettings
 
         global_options = state.global_options(ctx)
@@ -154,14 +165,21 @@ def install(app: typer.Typer) -> None:
             settings=settings,
             content_dir=content_dir,
             output=output,
-            styles=[runtime.to_device(load_image(path).pixels[None]) for path in paintings],
+            styles=[runtime.to_device(load_painting(path).pixels[None]) for path in paintings],
             style_names=[p.stem for p in paintings],
             model=model,
             resume=resume,
             checkpoint_dir=checkpoint_dir,
             tensorboard=tensorboard,
         )
-        _run(runtime.method(method), request, json=json, preview=(preview, host, port), quiet=global_options.quiet)
+        _run(
+            runtime.method(method),
+            request,
+            plugin=spec.plugin,
+            json=json,
+            preview=(preview, host, port),
+            quiet=global_options.quiet,
+        )
 
 
 def _paintings_in(folder: Path | None) -> list[Path]:
@@ -175,9 +193,10 @@ def _paintings_in(folder: Path | None) -> list[Path]:
     return found
 
 
-def _run(trainer, request, *, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
+def _run(trainer, request, *, plugin: str | None, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
     """Train with a progress bar and the preview page, then print the summary (exit 130 when interrupted)."""
     from styletool.cli.progress import progress_bar
+    from styletool.pipeline.results import blamed_on
     from styletool.training import Distributed
 
     method, output = trainer.name, request.output
@@ -191,6 +210,7 @@ def _run(trainer, request, *, json: bool, preview: tuple[bool, str, int], quiet:
             main=Distributed.from_environment().main,
         ) as page,
         progress_bar(f"train {method}", quiet=quiet) as bar,
+        blamed_on(method, plugin, stage="training"),
     ):
         result = trainer.train(request, progress=tee(bar, page.update if page else None))
     summary = {

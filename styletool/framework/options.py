@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -112,6 +113,8 @@ def blend_weights(weights: Sequence[float], *, flag: str, count: int | None = No
     if any(not 0 <= weight < float("inf") for weight in weights):
         raise UsageError(f"option {flag}: weights must be finite and >= 0, got {','.join(f'{w:g}' for w in weights)}")
     total = sum(weights)
+    if not math.isfinite(total):
+        raise UsageError(f"option {flag}: weights too large to add up; give smaller ones (they are normalized)")
     if total <= 0:
         raise UsageError(f"option {flag}: at least one weight must be positive")
     return [weight / total for weight in weights]
@@ -261,6 +264,8 @@ def convert_value(info: OptionInfo, raw: str) -> Any:
         return None
     try:
         value = _convert(kind, raw)
+    except _NotFinite:
+        raise UsageError(f"option {info.flag}: {raw!r} is not a valid number (numbers must be finite)") from None
     except ValueError:
         raise UsageError(f"option {info.flag}: {raw!r} is not a valid {info.type_name}") from None
     check_value(info, value)
@@ -273,6 +278,9 @@ def check_value(info: OptionInfo, value: Any) -> None:
         return
     items = value if isinstance(value, (list, tuple)) else [value]
     for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            # inf and NaN pass every range test; as a weight or a rate they give a black picture.
+            raise UsageError(f"option {info.flag}: {item!r} is not a valid number (numbers must be finite)")
         if info.choices and item not in info.choices:
             close = difflib.get_close_matches(str(item), info.choices, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -304,10 +312,14 @@ def _convert(kind: Any, raw: str) -> Any:
         return int(raw)
     if kind is float:
         value = float(raw)
-        if value != value:  # NaN is never a sensible weight or rate
-            raise ValueError(raw)
+        if not math.isfinite(value):  # "inf", "nan", or "1e400", which overflows to inf
+            raise _NotFinite(raw)
         return value
     return str(raw)
+
+
+class _NotFinite(ValueError):
+    """A number word that parses to inf or NaN."""
 
 
 def _is_optional(annotation: Any) -> bool:

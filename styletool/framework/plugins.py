@@ -21,10 +21,14 @@ import pluggy
 
 from styletool.errors import describe
 from styletool.framework import hookspecs
-from styletool.framework.registry import PLURALS, SPEC_TYPES, Registry
+from styletool.framework.registry import PLURALS, SPEC_TYPES, Conflict, Registry
 
 ENTRY_POINT_GROUP = "styletool"
 DISABLE_ENV = "STYLETOOL_DISABLE_PLUGINS"
+# STYLETOOL_PREFER=gatys=broken,foo=alpha: which plugin provides a name that several register.
+PREFER_ENV = "STYLETOOL_PREFER"
+# The distribution of the built-in plugins (declared in styletool's own pyproject.toml).
+CORE_DISTRIBUTION = "styletool"
 COLLECTION_HOOKS = {
     "register_methods": "method",
     "register_losses": "loss",
@@ -44,12 +48,26 @@ class PluginRecord:
     error: str = ""
     registered: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == CORE_DISTRIBUTION
+
     def registered_summary(self) -> str:
         return "; ".join(f"{PLURALS[kind]}: {', '.join(names)}" for kind, names in self.registered.items() if names)
 
 
 def _stderr_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+def preferred_plugins() -> dict[str, str]:
+    """``name -> plugin`` from STYLETOOL_PREFER=name=plugin,...: the user's choice where plugins contest a name."""
+    choices = {}
+    for item in os.environ.get(PREFER_ENV, "").split(","):
+        name, sep, plugin = item.partition("=")
+        if sep and name.strip() and plugin.strip():
+            choices[name.strip()] = plugin.strip()
+    return choices
 
 
 def disabled_plugins() -> set[str]:
@@ -116,7 +134,15 @@ class PluginManager:
 
     # -- collection ------------------------------------------------------
     def collect(self) -> Registry:
-        """Call each plugin's collection hooks separately and fill the registry."""
+        """Call each plugin's collection hooks separately and fill the registry.
+
+        A name registered by several plugins is a conflict, reported on
+        stderr, and never settled by the order plugins load in: a built-in
+        plugin keeps its names, and a name only third-party plugins contest
+        is used by none of them; either way STYLETOOL_PREFER=name=plugin
+        chooses (as the warning says).
+        """
+        claims: dict[tuple[str, str], list[tuple[PluginRecord, Any]]] = {}
         for record in self.records.values():
             if record.status != "ok":
                 continue
@@ -132,12 +158,46 @@ class PluginManager:
                 self._fail(record, f"raised in {hook_name}: {describe(exc, with_type=True)}")
                 continue
             for spec in specs:
-                conflict = self.registry.add(spec, plugin=record.name)
-                if conflict is not None:
-                    self._warn(f"conflict: {conflict}")
-                else:
-                    record.registered.setdefault(spec.kind, []).append(spec.name)
+                claims.setdefault((spec.kind, spec.name), []).append((record, spec))
+        preferred = preferred_plugins()
+        for (kind, name), claimants in claims.items():
+            chosen = self._choose(kind, name, claimants, preferred.get(name))
+            if chosen is None:
+                continue
+            record, spec = chosen
+            self.registry.add(spec, plugin=record.name)
+            record.registered.setdefault(kind, []).append(name)
         return self.registry
+
+    def _choose(self, kind: str, name: str, claimants: list, preferred: str | None):
+        """The claim that gets ``name``: the only one, the user's choice, else a built-in's; None if undecided."""
+        if len(claimants) == 1:
+            return claimants[0]
+        plugins = [record.name for record, _ in claimants]
+        if preferred in plugins:
+            chosen = claimants[plugins.index(preferred)]
+        else:
+            if preferred is not None:
+                self._warn(f"{PREFER_ENV} chooses plugin '{preferred}' for '{name}', which it does not register")
+            chosen = next(((r, s) for r, s in claimants if r.builtin), None)
+        for record, _ in claimants:
+            if chosen is None or record is not chosen[0]:
+                self.registry.conflicts.append(Conflict(kind, name, chosen[0].name if chosen else None, record.name))
+        if preferred in plugins:
+            return chosen  # the user chose: nothing to warn about
+        others = [plugin for plugin in plugins if chosen is None or plugin != chosen[0].name]
+        if chosen is not None:
+            self._warn(
+                f"conflict: plugin{'s' if len(others) > 1 else ''} {_quoted(others)} also register{'' if len(others) > 1 else 's'} "
+                f"{kind} '{name}', which built-in plugin '{chosen[0].name}' provides and keeps; to use another, "
+                f"set {PREFER_ENV}={name}={others[0]}"
+            )
+        else:
+            how = " or ".join(f"{PREFER_ENV}={name}={plugin}" for plugin in plugins)
+            message = f"{kind} '{name}' is registered by plugins {_quoted(plugins)}; choose one: set {how}"
+            self.registry.contested[(kind, name)] = message
+            self._warn(f"conflict: {message} (until then it is not used)")
+        return chosen
 
     def call_register_commands(self, app: Any) -> None:
         """Let plugins add CLI commands; a raising plugin is reported, the rest still run."""
@@ -163,6 +223,10 @@ class _Collector:
         if not isinstance(spec, expected):
             raise TypeError(f"{self.hook_name} must register {expected.__name__} objects, got {type(spec).__name__}")
         self.sink.append(spec)
+
+
+def _quoted(names: list[str]) -> str:
+    return " and ".join(f"'{name}'" for name in names)
 
 
 def _unknown_hooks(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from styletool.errors import UnknownNameError
+from styletool.errors import UnknownNameError, UsageError
 from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
 
 SPEC_TYPES = {"method": MethodSpec, "loss": LossSpec, "backbone": BackboneSpec}
@@ -14,18 +14,16 @@ PLURALS = {"method": "methods", "loss": "losses", "backbone": "backbones"}
 
 @dataclass(frozen=True)
 class Conflict:
-    """Two plugins registered the same name; the first one keeps it."""
+    """Two plugins registered the same name: ``kept`` has it (None: nobody, until the user chooses)."""
 
     kind: str
     name: str
-    kept: str
+    kept: str | None
     rejected: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.kind} '{self.name}' is registered by both plugin '{self.kept}' and "
-            f"plugin '{self.rejected}'; using '{self.kept}'"
-        )
+        holder = f"plugin '{self.kept}' has it" if self.kept else "no plugin has it until one is chosen"
+        return f"{self.kind} '{self.name}' of plugin '{self.rejected}' is not used: {holder}"
 
 
 @dataclass
@@ -36,6 +34,8 @@ class Registry:
     losses: dict[str, LossSpec] = field(default_factory=dict)
     backbones: dict[str, BackboneSpec] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
+    # Names several third-party plugins registered, none chosen: (kind, name) -> the plugins, with how to choose.
+    contested: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def table(self, kind: str) -> dict:
         return getattr(self, PLURALS[kind])
@@ -57,6 +57,8 @@ class Registry:
         table = self.table(kind)
         spec = table.get(name)
         if spec is None:
+            if (kind, name) in self.contested:
+                raise UsageError(self.contested[(kind, name)])
             raise UnknownNameError(unknown_name_message(kind, name, table))
         return spec
 

@@ -97,7 +97,19 @@ def load_model(path: str | os.PathLike, *, method: str | None = None) -> ModelFi
         tensors = load_file(str(path), device="cpu")
     except Exception as error:
         raise ModelFileError(f"model file is damaged or truncated ({describe(error, limit=120)})", where=path) from None
+    _check_finite(tensors, path)
     return ModelFile(tensors=tensors, metadata=metadata)
+
+
+def _check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Refuse weights holding NaN or infinity: such a network paints every picture black (or worse, silently)."""
+    bad = [name for name, value in tensors.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ModelFileError(
+            f"the model's weights hold NaN or infinite values ('{bad[0]}'{more}): it cannot paint",
+            where=path,
+        )
 
 
 def _check_exists(path: Path) -> None:

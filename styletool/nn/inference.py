@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from styletool.errors import UsageError
+from styletool.events import Progress, ProgressCallback
 from styletool.nn.int8 import Int8Conv2d, require_int8
 from styletool.nn.kernels import channel_moments, memory_format, pad2d
 from styletool.nn.transformer import ConditionalInstanceNorm2d, TransformerNet, _ConvNorm, pad_to_multiple_of_4
@@ -147,19 +148,26 @@ class InferenceTransformer(nn.Module):
         """``x`` in the memory layout the layers run in (they keep whatever layout they are given)."""
         return x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
 
-    def forward(self, image: Tensor) -> Tensor:
+    def forward(self, image: Tensor, progress: ProgressCallback | None = None) -> Tensor:
+        """The stylized ``image``; ``progress`` (a big photo, uncompiled) hears each layer as a step."""
         height, width = image.shape[-2:]
         x = pad_to_multiple_of_4(image)
         if min(x.shape[-2:]) < 8:  # the 9x9 and strided layers need room: tiny images are replicated out to 8 px
             x = F.pad(x, (0, max(0, 8 - x.shape[-1]), 0, max(0, 8 - x.shape[-2])), mode="replicate")
         x = self.to_layout(x)
-        for layer in self.encoder:
-            x = layer(x)
-        for first, second in self.residuals:
-            x = x + second(first(x))
-        for layer in self.decoder:
-            x = layer(x)
-        return self.head(x)[..., :height, :width].contiguous()
+        stages = [*self.encoder, *self.residuals, *self.decoder]
+        for step, stage in enumerate(stages, 1):
+            if isinstance(stage, nn.ModuleList):  # a residual block
+                first, second = stage
+                x = x + second(first(x))
+            else:
+                x = stage(x)
+            if progress is not None:
+                progress(Progress(stage="network", step=step, total=len(stages) + 1, unit="layers/s"))
+        x = self.head(x)[..., :height, :width].contiguous()
+        if progress is not None:
+            progress(Progress(stage="network", step=len(stages) + 1, total=len(stages) + 1, unit="layers/s"))
+        return x
 
 
 def for_inference(
@@ -210,9 +218,10 @@ def fast_network(
     """What feed-forward methods stylize with: :func:`for_inference` on ``device``, optionally compiled.
 
     ``torch.compile`` fuses the padding, normalization and activation passes
-    around the convolutions. It costs seconds of compiling on the first image,
-    and once more on the first image of a second size (after which the
-    compiled code takes any size), so it is the user's choice (``--compile``).
+    around the convolutions. It costs seconds to minutes of compiling on the
+    first image, and once more on the first image of a second size (after
+    which the compiled code takes any size), so it is the user's choice
+    (``--compile``).
     """
     if compile and int8:
         # Each call picks its own integer scales, which the compiler would specialize on and recompile for.

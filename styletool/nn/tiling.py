@@ -31,6 +31,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from styletool.events import Progress, ProgressCallback, ignore_progress
 from styletool.nn.inference import InferenceTransformer
 from styletool.nn.kernels import memory_format
 from styletool.nn.transformer import pad_to_multiple_of_4
@@ -38,6 +39,10 @@ from styletool.nn.transformer import pad_to_multiple_of_4
 BYTES_PER_PIXEL = 520  # measured peak of the fast network on a CPU (fp32), per input pixel
 DEFAULT_TILE = 1024
 CONTEXT = 32  # full-resolution pixels around each tile; the encoder and decoder see at most 10
+# An untiled photo this large (pixels, batch included) takes seconds on a CPU (2048x1363 px: 4.4 s with
+# the full network, docs/performance.md): it reports its progress layer by layer. Smaller ones say nothing,
+# so a folder of ordinary photos does not flash a bar per batch.
+REPORT_FROM_PIXELS = 2**21
 
 
 def _cores(size: int, tile: int) -> list[tuple[int, int]]:
@@ -93,21 +98,48 @@ def _scaled(core: tuple[slice, slice], origin: tuple[int, int], factor: float) -
     )
 
 
+class _Passes:
+    """Counts the tile passes of a tiled run and reports each as a step of the ``tiles`` stage."""
+
+    def __init__(self, total: int, progress: ProgressCallback):
+        self.done, self.total, self.progress = 0, total, progress
+
+    def step(self) -> None:
+        self.done += 1
+        self.progress(Progress(stage="tiles", step=self.done, total=self.total, unit="tiles/s"))
+
+
+def _passes(network: InferenceTransformer, height: int, width: int, tile: int, context: int) -> int:
+    """How many tile passes :func:`_stylize_one` makes on one image: one per tile per statistics or output pass."""
+    padded_h, padded_w = height + (-height) % 4, width + (-width) % 4
+    full = len(list(_tiles(padded_h, padded_w, tile, context, 4)))
+    quarter = len(list(_tiles(padded_h // 4, padded_w // 4, tile // 4, context // 4, 1)))
+    return (len(network.encoder) + 1) * full + 1 + (len(network.decoder) + 1) * quarter
+
+
 def stylize_tiled(
-    network: InferenceTransformer, image: Tensor, *, tile: int = DEFAULT_TILE, context: int = CONTEXT
+    network: InferenceTransformer,
+    image: Tensor,
+    *,
+    tile: int = DEFAULT_TILE,
+    context: int = CONTEXT,
+    progress: ProgressCallback | None = None,
 ) -> Tensor:
     """``network(image)`` computed tile by tile (``image`` is ``[N, 3, H, W]``); equal to the untiled result.
 
     ``tile`` is the side of a tile's core in input pixels (rounded down to a
-    multiple of 4, at least 16).
+    multiple of 4, at least 16). ``progress`` hears every tile pass (stage
+    ``tiles``): a big photo takes minutes on a CPU.
     """
     tile = max(16, tile - tile % 4)
     context = max(16, context + (-context) % 4)
-    return torch.cat([_stylize_one(network, single, tile, context) for single in image.split(1)])
+    total = image.shape[0] * _passes(network, *image.shape[-2:], tile, context)
+    passes = _Passes(total, progress or ignore_progress)
+    return torch.cat([_stylize_one(network, single, tile, context, passes) for single in image.split(1)])
 
 
 @torch.no_grad()
-def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, context: int) -> Tensor:
+def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, context: int, passes: _Passes) -> Tensor:
     height, width = image.shape[-2:]
     x = network.to_layout(pad_to_multiple_of_4(image))
     full_h, full_w = x.shape[-2:]
@@ -122,6 +154,7 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
                 for earlier in encoder[:k]:
                     h = earlier(h)
                 moments.add(layer.convolve(h)[(..., *_scaled(core, origin, 1 / spans[k]))])
+                passes.step()
             moments.freeze(layer)
         # The quarter-resolution trunk, assembled from encoded tiles, then the residual blocks on all of it.
         trunk = torch.empty(
@@ -138,10 +171,12 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
             trunk[..., rows.start // 4 : rows.stop // 4, columns.start // 4 : columns.stop // 4] = h[
                 (..., *_scaled(core, origin, 1 / 4))
             ]
+            passes.step()
         for first, second in network.residuals:
             y = second(first(trunk))
             y += trunk
             trunk = y
+        passes.step()
         # Decoder statistics, then the output, tile by tile over the trunk.
         q_tile, q_context = tile // 4, context // 4
         for k, layer in enumerate(decoder):
@@ -151,6 +186,7 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
                 for earlier in decoder[:k]:
                     h = earlier(h)
                 moments.add(layer.convolve(h)[(..., *_scaled(core, origin, 2 ** (k + 1)))])
+                passes.step()
             moments.freeze(layer)
         out = x.new_empty(1, 3, full_h, full_w)
         for window, core, origin in _tiles(full_h // 4, full_w // 4, q_tile, q_context, 1):
@@ -161,6 +197,7 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
             out[..., rows.start * 4 : rows.stop * 4, columns.start * 4 : columns.stop * 4] = network.head(h)[
                 (..., *_scaled(core, origin, 4))
             ]
+            passes.step()
     return out[..., :height, :width]
 
 
@@ -185,16 +222,23 @@ def needs_tiling(image: Tensor, device: torch.device, *, budget_fraction: float 
     return pixels * BYTES_PER_PIXEL > budget_fraction * available_memory(device)
 
 
-def run_network(network: torch.nn.Module, content: Tensor, *, tile: int = 0) -> Tensor:
+def run_network(
+    network: torch.nn.Module, content: Tensor, *, tile: int = 0, progress: ProgressCallback | None = None
+) -> Tensor:
     """What feed-forward methods call: ``network(content)``, tiled when asked (``tile`` > 0) or when it would not fit.
 
     ``network`` is the result of :func:`styletool.fast_network` (compiled or not; tiles run the plain form).
+    ``progress`` hears the long runs: every tile pass of a tiled run, and every layer of an untiled
+    photo of :data:`REPORT_FROM_PIXELS` or more (the compiled network runs whole, silently).
     """
     plain = getattr(network, "_orig_mod", network)
     if not isinstance(plain, InferenceTransformer):
         return network(content)
     if tile > 0:
-        return stylize_tiled(plain, content, tile=tile)
+        return stylize_tiled(plain, content, tile=tile, progress=progress)
     if needs_tiling(content, content.device):
-        return stylize_tiled(plain, content)
+        return stylize_tiled(plain, content, progress=progress)
+    pixels = content.shape[0] * content.shape[-2] * content.shape[-1]
+    if progress is not None and plain is network and pixels >= REPORT_FROM_PIXELS:
+        return plain(content, progress=progress)
     return network(content)

@@ -8,6 +8,7 @@ same terms; here they train a network over many photos.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from styletool.framework.runtime import Runtime
     from styletool.perceptual.backbones import Backbone
     from styletool.perceptual.losses import ImageLoss
+
+
+def longest_keeping_depth(painting: Tensor, size: int, backbone: Backbone, layers: list[str]) -> int:
+    """``size``, or more for a long, thin painting: its shorter side must still reach the deepest of ``layers``."""
+    height, width = painting.shape[-2:]
+    needed = max(backbone.min_input_size(layer) for layer in layers)
+    return max(size, math.ceil(needed * max(height, width) / min(height, width)))
 
 
 @dataclass
@@ -110,7 +118,9 @@ class PerceptualLoss:
 
     def style_target(self, painting: Tensor, *, size: int) -> StyleTarget:
         """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
-        resized = resize_longest(painting, size)
+        resized = resize_longest(
+            painting, longest_keeping_depth(painting, size, self.backbone, self.weights.style_layers)
+        )
         with torch.no_grad():
             features = self.backbone(resized.to(self.device), self.weights.style_layers)
             statistics = self.style.target(features)

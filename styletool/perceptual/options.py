@@ -32,7 +32,7 @@ class FeedForwardOptions:
     )
     compile: bool = option(
         False,
-        help="Compile the network with torch.compile: faster per photo after seconds of compiling on the first photo and again at the first new size; pays off for dozens of photos, not for one (docs/performance.md).",
+        help="Compile the network with torch.compile: each photo then takes 0.8-0.9 of the time, but the first photo waits for the compiler, and again the first of another size (on a 2-core CPU three photos of three sizes took 4 min 45 s, against 6 s without); pays off only for hundreds of same-size photos or long videos (README, docs/performance.md).",
     )
     int8: bool = option(
         False,

@@ -71,7 +71,9 @@ class StylizeJob:
     checks them. ``existing``
     says what to do with an output that already exists: ``refuse`` (the input
     fails), ``skip`` it, or ``overwrite`` it. ``frames`` and
-    ``temporal_smoothing`` apply to videos (docs/video.md). With
+    ``temporal_smoothing`` apply to videos (docs/video.md). ``skipped`` are
+    files found beside the inputs that styletool cannot read, reported as
+    skipped (``InputResult.error`` says why). With
     ``create_folders`` missing output folders are made (``--output-dir``);
     otherwise an output in a missing folder is refused before the run starts.
     """
@@ -93,6 +95,9 @@ class StylizeJob:
     temporal_smoothing: float = 0.0
     # --preview: ask the method for a picture every this many steps (0: nobody is watching).
     preview_every: int = 0
+    # Files of the input folders that are not images styletool reads (expand_inputs' ``skipped``):
+    # each is reported as skipped, with the reason, and counted.
+    skipped: list[Path] = field(default_factory=list)
 
     def check(self, registry) -> None:
         """Refuse, before any model loads, what this job cannot do."""
@@ -215,14 +220,17 @@ class _Run:
         self.tally = Tally()
 
     def go(self) -> None:
-        from styletool.io.images import load_image
+        from styletool.io.images import load_painting
         from styletool.pipeline.shards import my_share
 
         job = self.job
         stylizer = self.runtime.method(job.method)
+        self.plugin = self.runtime.registry.method(job.method).plugin
         if stylizer.needs_style and not job.styles:
             raise UsageError(f"method '{job.method}' needs at least one --style PAINTING")
         self._check_destinations()
+        if self.dist.main:  # every process found them; one reports them
+            self._unreadable(job.skipped)
         todo = []
         for path, out in my_share(list(zip(job.inputs, job.outputs)), self.dist):
             if out.exists() and job.existing != "overwrite":
@@ -241,16 +249,18 @@ class _Run:
         if not todo:
             return
 
-        request = self._request(todo, [self.runtime.to_device(load_image(path).pixels[None]) for path in job.styles])
-        with self.listener.progress("prepare") as progress:
+        request = self._request(todo, [self.runtime.to_device(load_painting(path).pixels[None]) for path in job.styles])
+        with self.listener.progress("prepare") as progress, self._blamed("preparing"):
             prepared = stylizer.prepare(request, progress=progress)
-        variants = stylizer.variants(request, prepared)
+        with self._blamed():
+            variants = stylizer.variants(request, prepared)
+            can_batch = variants is None and stylizer.can_batch(request, prepared)
         if variants is not None and any(item.video for item in todo):
             raise UsageError(
                 f"with these options method '{job.method}' makes several pictures of each photo, on one sheet: "
                 "it cannot stylize video"
             )
-        batch = job.batch_size if variants is None and stylizer.can_batch(request, prepared) else 1
+        batch = job.batch_size if can_batch else 1
         group: list[_Input] = []
         # Photos decode in a background thread while the previous ones are stylized.
         for item, error in _prefetched(lambda item: self._load(item, stylizer), todo, ahead=max(2, batch)):
@@ -265,6 +275,21 @@ class _Run:
             else:
                 group.append(item)
         self._photos(group, stylizer, request, prepared, variants)
+
+    def _unreadable(self, paths: list[Path]) -> None:
+        from styletool.pipeline.files import unreadable_reason
+
+        for path in paths:
+            self.tally.skipped += 1
+            self.tally.unreadable.append(str(path))
+            reason = StyletoolError(unreadable_reason(path), where=path)
+            self.listener.finished(InputResult(path, None, "skipped", error=reason))
+
+    def _blamed(self, stage: str = ""):
+        """Exceptions from inside the method's code, reported as its plugin's (one line, not a traceback)."""
+        from styletool.pipeline.results import blamed_on
+
+        return blamed_on(self.job.method, self.plugin, stage=stage)
 
     def _check_destinations(self) -> None:
         """Every destination checked before any long work starts."""
@@ -313,6 +338,7 @@ class _Run:
         import torch
 
         from styletool.io.images import save_image
+        from styletool.pipeline.results import MethodError, checked_pictures
 
         if not group:
             return
@@ -323,11 +349,19 @@ class _Run:
         try:
             self.runtime.reseed()  # each output depends only on its own input and the seed
             content = self.runtime.to_device(torch.cat([item.image.pixels[None] for item in waiting]))
-            with self.listener.progress(label) as progress:
+            with self.listener.progress(label) as progress, self._blamed():
                 results = stylizer.stylize(content, request, prepared, progress=snapshots.wrap(progress))
+            count = len(waiting) if variants is None else len(variants.labels)
+            # Nothing is written that is not a picture: a NaN, a wrong shape or a 0-255 result is the method's error.
+            results = checked_pictures(results, content, count=count, method=self.job.method, plugin=self.plugin)
             if variants is not None:
                 results = variant_sheet(content, results, variants)
         except StyletoolError as exc:
+            if isinstance(exc, MethodError) and len(waiting) > 1:
+                # One photo of the batch may be the cause: each on its own says which, and the others get done.
+                for item in waiting:
+                    self._photos([item], stylizer, request, prepared, variants)
+                return
             for item in waiting:
                 self._fail(item, exc)
             return
@@ -340,25 +374,38 @@ class _Run:
                 save_image(
                     result,
                     item.out,
-                    alpha=item.image.alpha if variants is None else None,
+                    alpha=_alpha_for(item.image.alpha, result) if variants is None else None,
                     format=self.job.format,
                     bits=self.job.bit_depth,
                 )
             except StyletoolError as exc:
                 self._fail(item, exc)
                 continue
+            except Exception as exc:  # an encoder's surprise is still this one output's failure
+                failure = StyletoolError(f"cannot write: {describe(exc, with_type=True)}", where=item.out)
+                failure.__cause__ = exc
+                self._fail(item, failure)
+                continue
             seconds = (time.perf_counter() - item.started) / len(waiting)
             self._done(item, seconds, losses=snapshots.last_losses, picture=result)
 
     def _video(self, item: _Input, stylizer: Method, request, prepared, batch: int) -> None:
         """Stylize one video, ``batch`` frames at a time, with the method's per-video state."""
+        from styletool.pipeline.results import checked_pictures
+
         job = self.job
-        state = stylizer.start_video(request, prepared)
 
         def run(frames):
-            return stylizer.stylize(frames, request, state)
+            # The frames bar is the video's progress; a method's own events for one batch would only flicker it.
+            with self._blamed():
+                pictures = stylizer.stylize(frames, request, state, progress=ignore_progress)
+            return checked_pictures(
+                pictures, frames, count=frames.shape[0], method=job.method, plugin=self.plugin, same_size=True
+            )
 
         try:
+            with self._blamed("starting a video"):
+                state = stylizer.start_video(request, prepared)
             steady = StillRegionBlend(job.temporal_smoothing) if job.temporal_smoothing else None
             with self.listener.progress(item.path.name) as progress:
                 result = stylize_video(
@@ -374,6 +421,11 @@ class _Run:
                 )
         except StyletoolError as exc:
             self._fail(item, exc)
+            return
+        except Exception as exc:  # a decoder's or encoder's surprise is still this one video's failure
+            failure = StyletoolError(f"cannot stylize this video: {describe(exc, with_type=True)}")
+            failure.__cause__ = exc
+            self._fail(item, failure)
             return
         flicker = None if result.flicker is None else round(result.flicker, 4)
         self._done(item, time.perf_counter() - item.started, extra={"frames": result.frames, "flicker": flicker})
@@ -400,6 +452,15 @@ class _Run:
         self.listener.finished(InputResult(item.path, None, "failed", error=exc, seconds=seconds))
         if self.job.fail_fast:
             raise _Stopped
+
+
+def _alpha_for(alpha: Tensor | None, picture: Tensor) -> Tensor | None:
+    """The photo's transparency at the picture's size (a method may return a smaller picture: gatys --auto-fit)."""
+    if alpha is None or alpha.shape[-2:] == picture.shape[-2:]:
+        return alpha
+    import torch.nn.functional as F
+
+    return F.interpolate(alpha[None], size=picture.shape[-2:], mode="bilinear", antialias=True)[0].clamp(0, 1)
 
 
 def variant_sheet(photo: Tensor, pictures: Tensor, variants) -> Tensor:
@@ -436,6 +497,12 @@ def _prefetched(load, items, *, ahead) -> Iterator[tuple[Any, StyletoolError | N
                 yield future.result(), None
             except StyletoolError as error:
                 yield item, error
+            except Exception as error:  # a reader's bug still belongs to this one file, not to the whole run
+                failure = StyletoolError(
+                    f"cannot read: {describe(error, with_type=True)}", where=getattr(item, "path", None)
+                )
+                failure.__cause__ = error
+                yield item, failure
 
 
 class Snapshots:

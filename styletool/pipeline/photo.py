@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from styletool.errors import UsageError
+from styletool.errors import StyletoolError, UsageError
 from styletool.events import ProgressCallback, ignore_progress
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def stylize(
     from styletool.framework.methods import StylizeRequest
     from styletool.framework.runtime import Runtime
     from styletool.io.shipped import resolve_model
+    from styletool.pipeline.results import blamed_on, checked_pictures
 
     runtime = runtime or Runtime()
     spec = runtime.registry.method(method)
@@ -81,11 +82,20 @@ def stylize(
         models=models,
         inputs=[Path(photo)] if isinstance(photo, (str, os.PathLike)) else [],
     )
-    prepared = stylizer.prepare(request, progress=progress)
+    with blamed_on(method, spec.plugin, stage="preparing"):
+        prepared = stylizer.prepare(request, progress=progress)
     runtime.reseed()  # as the command does before each photo: the seed alone decides the picture
     content = runtime.to_device(content[None])
-    result = stylizer.stylize(content, request, prepared, progress=progress)
-    variants = stylizer.variants(request, prepared)
+    where = request.inputs[0] if request.inputs else None
+    try:
+        with blamed_on(method, spec.plugin):
+            result = stylizer.stylize(content, request, prepared, progress=progress)
+            variants = stylizer.variants(request, prepared)
+        count = 1 if variants is None else len(variants.labels)
+        result = checked_pictures(result, content, count=count, method=method, plugin=spec.plugin)
+    except StyletoolError as error:
+        error.where = error.where or (None if where is None else str(where))
+        raise
     if variants is not None:  # several pictures of the photo: the sheet the command writes
         from styletool.pipeline.job import variant_sheet
 
@@ -130,9 +140,12 @@ def _photo(photo: Tensor | PathLike, *, size: int | None, default_size: int | No
 
 
 def _pixels(painting: Tensor | PathLike, runtime: Runtime) -> Tensor:
-    from styletool.io.images import load_image
+    from styletool.io.images import check_painting_size, load_painting
 
-    pixels = load_image(painting).pixels if isinstance(painting, (str, os.PathLike)) else _checked(painting, "style")
+    if isinstance(painting, (str, os.PathLike)):
+        return runtime.to_device(load_painting(painting).pixels[None])
+    pixels = _checked(painting, "style")
+    check_painting_size(pixels.shape[-1], pixels.shape[-2], where="style")
     return runtime.to_device(pixels[None])
 
 

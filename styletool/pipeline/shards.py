@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -36,9 +37,16 @@ class Tally:
     done: int = 0
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
+    # The skipped files that are not images styletool reads (counted in ``skipped`` too).
+    unreadable: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed"
+        text = f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed"
+        if self.unreadable:
+            kinds = sorted({Path(path).suffix.lower() or "no extension" for path in self.unreadable})
+            count = len(self.unreadable)
+            text += f"; skipped {count} file{'s' if count != 1 else ''} styletool cannot read ({', '.join(kinds)})"
+        return text
 
 
 def my_share(items: Sequence[T], dist: Distributed) -> list[T]:
@@ -59,4 +67,5 @@ def gather_tally(tally: Tally, dist: Distributed) -> Tally:
         total.done += part.done
         total.skipped += part.skipped
         total.failed.extend(part.failed)
+        total.unreadable.extend(part.unreadable)
     return total

@@ -25,7 +25,13 @@ checkpoints, engine (the loop itself), feedforward (the task johnson and cin
 train: painting rows and a style-neutral row).
 """
 
-from styletool.training.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from styletool.training.checkpoints import (
+    CHECKPOINT_FORMAT,
+    check_training_destination,
+    default_checkpoint_dir,
+    load_checkpoint,
+    save_checkpoint,
+)
 from styletool.training.data import (
     KEEP_DECODED_UP_TO,
     ZOOM_RANGE,
@@ -62,7 +68,9 @@ __all__ = [
     "Trainer",
     "TrainingError",
     "TrainingTask",
+    "check_training_destination",
     "collate",
+    "default_checkpoint_dir",
     "load_checkpoint",
     "loader_workers",
     "lr_factor",

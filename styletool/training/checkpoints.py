@@ -15,6 +15,32 @@ from styletool.training.settings import TrainingError
 CHECKPOINT_FORMAT = 1
 
 
+def default_checkpoint_dir(output: Path) -> Path:
+    """Where a run writing the model ``output`` keeps its checkpoints and metrics: ``OUT.checkpoints/`` beside it."""
+    return output.parent / f"{output.stem}.checkpoints"
+
+
+def check_training_destination(
+    output: Path, *, checkpoint_dir: Path | None, resume: Path | None, overwrite: bool
+) -> None:
+    """Refuse, before any work, a run that would replace a model file or start over an earlier run unasked.
+
+    A model can be hours of training: an existing file at ``output`` is kept
+    unless ``overwrite``. A checkpoint left in the checkpoint folder by an
+    earlier run means that run can be continued; starting afresh over it
+    (which replaces it) also needs ``overwrite``.
+    """
+    if output.exists() and not overwrite:
+        raise TrainingError("model file already exists; pass --overwrite to replace it", where=output)
+    last = (checkpoint_dir or default_checkpoint_dir(output)) / "last.pt"
+    if resume is None and last.is_file() and not overwrite:
+        raise TrainingError(
+            f"an earlier run left a checkpoint here: continue it with --resume {last}, "
+            "or pass --overwrite to start afresh (its checkpoints are replaced)",
+            where=last.parent,
+        )
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """torch.save, atomically: never a half-written checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,12 @@ from torch import Tensor, nn
 
 from styletool.errors import UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
-from styletool.training.checkpoints import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from styletool.training.checkpoints import (
+    CHECKPOINT_FORMAT,
+    default_checkpoint_dir,
+    load_checkpoint,
+    save_checkpoint,
+)
 from styletool.training.data import KEEP_DECODED_UP_TO, PhotoFolder, StepBatches, collate
 from styletool.training.distributed import Distributed, resolve_training_device
 from styletool.training.settings import TrainingError, TrainingTask, TrainSettings, lr_factor
@@ -53,19 +58,22 @@ class Trainer:
         progress: ProgressCallback = ignore_progress,
         distributed: Distributed | None = None,
         precision: torch.dtype | None = None,
+        paintings: list[str] | None = None,
     ):
         settings.check()
         self.task, self.data, self.settings = task, data, settings
         self.device, self.output, self.method = device, Path(output), method
-        self.checkpoint_dir = (
-            Path(checkpoint_dir) if checkpoint_dir else self.output.parent / f"{self.output.stem}.checkpoints"
-        )
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(self.output)
         self.tensorboard_dir = tensorboard
         self.progress = progress
         self.preview_photo: Tensor | None = None  # the first photo trained on (--preview renders it)
         self.dist = distributed or Distributed()
         self.step = 0
+        self.resumed = False
         self.failed: set[int] = set()
+        # What makes this model this model (method, network, style names, loss settings, the paintings'
+        # pixels): kept in every checkpoint, so --resume cannot continue another model's weights.
+        self.identity = {"model": _plain(task.model_file()[1]), "paintings": list(paintings or [])}
         # Mixed precision: the forward passes autocast to this type (None: fp32). fp16 needs its
         # gradients scaled to stay representable; bf16 has fp32's range and does not.
         self.precision = precision
@@ -108,6 +116,7 @@ class Trainer:
             "task": self.task.state(),
             "settings": asdict(self.settings),
             "failed": sorted(self.failed),
+            "identity": self.identity,
         }
 
     def resume(self, path: str | os.PathLike) -> None:
@@ -121,6 +130,14 @@ class Trainer:
                 raise TrainingError(
                     f"checkpoint was trained with --{name.replace('_', '-')} {saved[name]}, not "
                     f"{getattr(self.settings, name)}; resume with the same settings",
+                    where=path,
+                )
+        if "identity" in state:  # checkpoints written before it was kept resume on the settings alone
+            differences = identity_differences(state["identity"], self.identity)
+            if differences:
+                raise TrainingError(
+                    f"checkpoint is of another model: {'; '.join(differences)}; resume with what it was trained "
+                    "with, or start a new run without --resume",
                     where=path,
                 )
         if state["step"] > self.settings.steps:
@@ -142,6 +159,7 @@ class Trainer:
             ) from None
         self.task.model.to(device=self.device, memory_format=self.memory_format)
         self.step = int(state["step"])
+        self.resumed = True
         self.failed = set(state.get("failed", []))
 
     def save_checkpoint(self) -> Path | None:
@@ -208,6 +226,11 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train to ``settings.steps``; write the model file (rank 0). Ctrl-C saves a checkpoint first."""
         settings = self.settings
+        if not self.resumed and self.dist.main and settings.save_checkpoints:
+            # A fresh run owns its checkpoint folder: an earlier run's checkpoint and metrics would
+            # otherwise be resumed, or read as this run's. (The command refuses to get here unasked.)
+            self.checkpoint_path.unlink(missing_ok=True)
+            self.metrics_path.unlink(missing_ok=True)
         model = self._model_for_training()
         model.train()
         writer = self._tensorboard()
@@ -352,6 +375,51 @@ class Trainer:
         return SummaryWriter(str(self.tensorboard_dir))
 
 
+def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as plain JSON values (a checkpoint loads with ``weights_only``, which takes nothing else)."""
+    return json.loads(json.dumps(metadata, sort_keys=True, default=str))
+
+
+def identity_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """How a checkpoint's model differs from the one a run would train, in words: ``styles: [...] then, [...] now``."""
+    differences = []
+    saved_model, current_model = _flattened(saved.get("model", {})), _flattened(current.get("model", {}))
+    for key in sorted(set(saved_model) | set(current_model)):
+        then, now = saved_model.get(key, "(none)"), current_model.get(key, "(none)")
+        if then != now:
+            differences.append(f"{key} {then} then, {now} now")
+    if not differences and saved.get("paintings") != current.get("paintings"):
+        differences.append("the paintings are other pictures under the same names")
+    return differences
+
+
+def _flattened(values: dict[str, Any]) -> dict[str, Any]:
+    """Nested metadata by the innermost names, which are the options' (``style_weight``), dotted where ambiguous."""
+    paths: dict[tuple[str, ...], Any] = {}
+
+    def walk(node: dict[str, Any], prefix: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, (*prefix, key))
+            else:
+                paths[(*prefix, key)] = value
+
+    walk(values, ())
+    last = [path[-1] for path in paths]
+    return {(path[-1] if last.count(path[-1]) == 1 else ".".join(path)): value for path, value in paths.items()}
+
+
+def painting_digests(styles: list[Tensor]) -> list[str]:
+    """A short digest of each painting's pixels (8-bit, as read from the file): which paintings a model learns."""
+    import hashlib
+
+    digests = []
+    for style in styles:
+        pixels = (style.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().contiguous()
+        digests.append(hashlib.sha256(pixels.numpy().tobytes() + str(tuple(pixels.shape)).encode()).hexdigest()[:16])
+    return digests
+
+
 def run_training(
     runtime,
     task_factory: Callable[[], TrainingTask],
@@ -396,6 +464,7 @@ def run_training(
             progress=progress,
             distributed=distributed,
             precision=runtime.optimization_dtype,
+            paintings=painting_digests(list(getattr(request, "styles", []) or [])),
         )
         if request.resume is not None:
             trainer.resume(request.resume)

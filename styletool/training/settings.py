@@ -11,6 +11,8 @@ from torch import Tensor, nn
 from styletool.errors import StyletoolError, UsageError
 
 LR_SCHEDULES = ("constant", "cosine", "step")
+# Square crops beyond this side would not fit in any memory (and fail deep inside the data loader).
+MAX_IMAGE_SIZE = 8192
 
 
 class TrainingError(StyletoolError):
@@ -50,12 +52,14 @@ class TrainSettings:
         for name in ("steps", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
+        if self.image_size > MAX_IMAGE_SIZE:
+            raise UsageError(f"--image-size must be at most {MAX_IMAGE_SIZE}, got {self.image_size}")
         if self.crop_size is not None and not 1 <= self.crop_size <= self.image_size:
             raise UsageError(
                 f"--crop-size must be between 1 and --image-size ({self.image_size}), got {self.crop_size}"
             )
+        if not 0 < self.lr < math.inf:
+            raise UsageError(f"--lr must be a positive finite number, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not '{self.lr_schedule}'")
         if self.checkpoint_every < 0 or self.workers < 0:

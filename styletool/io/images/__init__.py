@@ -25,18 +25,29 @@ untagged file is only assumed to be), and JPEGs keep full colour resolution
 """
 
 from styletool.io.images.paths import WRITE_FORMATS, check_destination, check_output_path, output_format
-from styletool.io.images.read import DEFAULT_MAX_PIXELS, READ_FORMATS, Image, load_image
+from styletool.io.images.read import (
+    DEFAULT_MAX_PIXELS,
+    MIN_PAINTING_SIDE,
+    READ_FORMATS,
+    Image,
+    check_painting_size,
+    load_image,
+    load_painting,
+)
 from styletool.io.images.resize import longest_side_shape, resize_longest
 from styletool.io.images.write import save_image, srgb_profile
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "MIN_PAINTING_SIDE",
     "READ_FORMATS",
     "WRITE_FORMATS",
     "Image",
     "check_destination",
+    "check_painting_size",
     "check_output_path",
     "load_image",
+    "load_painting",
     "longest_side_shape",
     "output_format",
     "resize_longest",

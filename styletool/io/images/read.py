@@ -30,6 +30,10 @@ DEFAULT_MAX_PIXELS = 89_478_485
 
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
 
+# The shorter side a painting needs to carry a style: below it there are no brush strokes or texture
+# to learn from (a 1x1 "painting" is one colour), and the backbones' deepest layers need 16 px anyway.
+MIN_PAINTING_SIDE = 16
+
 
 # Raw modes in which Pillow unpacks 16-bit RGB(A) samples down to their high
 # byte. Decoding again with the opposite byte order ("B" <-> "L") makes the
@@ -98,6 +102,23 @@ def load_image(path: str | os.PathLike, *, size: int | None = None, max_pixels: 
         if alpha_tensor is not None:
             alpha_tensor = resize_longest(alpha_tensor, size)
     return Image(pixels=pixels, alpha=alpha_tensor, bits=bits, path=path)
+
+
+def load_painting(path: str | os.PathLike) -> Image:
+    """Read a painting whose style is to be used; one too small to carry a style is an error naming it."""
+    image = load_image(path)
+    check_painting_size(*image.size, where=path)
+    return image
+
+
+def check_painting_size(width: int, height: int, *, where: str | os.PathLike | None) -> None:
+    """Refuse a painting whose shorter side is below :data:`MIN_PAINTING_SIDE` pixels."""
+    if min(width, height) < MIN_PAINTING_SIDE:
+        raise ImageError(
+            f"painting of {width}x{height} pixels is too small to carry a style; "
+            f"its shorter side needs at least {MIN_PAINTING_SIDE} pixels",
+            where=where,
+        )
 
 
 def _decode(file: IO[bytes], path: Path, max_pixels: int) -> tuple[np.ndarray, np.ndarray | None, int]:
