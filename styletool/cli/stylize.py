@@ -203,7 +203,7 @@ def _frame_range(text: str | None):
 
 def _run(job: StylizeJob, *, json: bool, preview: tuple[bool, str, int], global_options: state.GlobalOptions) -> None:
     """Run the job with progress bars, error lines, JSON records and the preview page; exit 1 if an input failed."""
-    from styletool.training import Distributed
+    from styletool.framework.distributed import Distributed
 
     runtime = global_options.runtime()
     dist = Distributed.from_environment()  # under torchrun every process runs this same command on its share

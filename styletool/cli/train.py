@@ -196,8 +196,8 @@ def _paintings_in(folder: Path | None) -> list[Path]:
 def _run(trainer, request, *, plugin: str | None, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
     """Train with a progress bar and the preview page, then print the summary (exit 130 when interrupted)."""
     from styletool.cli.progress import progress_bar
+    from styletool.framework.distributed import Distributed
     from styletool.pipeline.results import blamed_on
-    from styletool.training import Distributed
 
     method, output = trainer.name, request.output
     watch, host, port = preview

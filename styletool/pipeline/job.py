@@ -52,9 +52,9 @@ from styletool.video import (
 if TYPE_CHECKING:
     from torch import Tensor
 
+    from styletool.framework.distributed import Distributed
     from styletool.framework.methods import Method, StylizeRequest
     from styletool.framework.runtime import Runtime
-    from styletool.training import Distributed
 
 EXISTING = ("refuse", "skip", "overwrite")
 
@@ -170,11 +170,11 @@ def run_job(
     input is stylized; errors of one input are reported to ``listener`` and
     counted. With ``fail_fast`` the run stops at the first failed input.
     """
+    from styletool.framework.distributed import Distributed
     from styletool.framework.runtime import Runtime
     from styletool.io.shipped import model_for
     from styletool.pipeline.photo import checked_options
     from styletool.pipeline.shards import GATHER_TIMEOUT, gather_tally
-    from styletool.training import Distributed, resolve_training_device
 
     runtime = runtime or Runtime()
     job.check(runtime.registry)
@@ -184,7 +184,7 @@ def run_job(
         models=model_for(job.method, [Path(model) for model in job.models]),
     )
     dist = dist or Distributed.from_environment()
-    runtime.device = resolve_training_device(runtime.device, dist)
+    runtime.device = dist.process_device(runtime.device)
     dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
     try:
         run = _Run(job, runtime, listener or JobListener(), dist)

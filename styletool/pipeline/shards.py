@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from styletool.training import Distributed
+    from styletool.framework.distributed import Distributed
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from torch import Tensor
 
-from styletool.training.distributed import Distributed
+from styletool.framework.distributed import Distributed
 from styletool.training.settings import TrainingError
 
 # Crops are taken from the photo resized so its shorter side is image_size

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from styletool.errors import UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
+from styletool.framework.distributed import Distributed
 from styletool.training.checkpoints import (
     CHECKPOINT_FORMAT,
     default_checkpoint_dir,
@@ -24,7 +25,6 @@ from styletool.training.checkpoints import (
     save_checkpoint,
 )
 from styletool.training.data import KEEP_DECODED_UP_TO, PhotoFolder, StepBatches, collate
-from styletool.training.distributed import Distributed, resolve_training_device
 from styletool.training.settings import TrainingError, TrainingTask, TrainSettings, lr_factor
 
 
@@ -436,7 +436,7 @@ def run_training(
     settings: TrainSettings = request.settings
     settings.check()
     distributed = Distributed.from_environment()
-    device = resolve_training_device(runtime.device, distributed)
+    device = distributed.process_device(runtime.device)
     distributed.setup(device)
     try:
         files = getattr(request, "content_files", None)
