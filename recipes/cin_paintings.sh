@@ -30,5 +30,5 @@ styletool --seed 0 train --method cin \
   --network light --style-weight 5 --content-layers relu2_2 --styles-per-step 2 --style-lr-scale 10 \
   --steps "$STEPS" --batch-size 2 --image-size 256 --lr 1e-3 --workers 0 --checkpoint-every 250 \
   -o build/cin_paintings.safetensors "${resume[@]}"
-python recipes/ship.py build/cin_paintings.safetensors --name paintings --default --recipe recipes/cin_paintings.sh \
+python recipes/ship.py build/cin_paintings.safetensors --name paintings --recipe recipes/cin_paintings.sh \
   --summary "Eight paintings in one light network: starry_night, the_scream, shipwreck, woman-with-hat-matisse, wikiart_12 (mosaic), wikiart_22 (impressionist landscape), wikiart_32 (lake at sunset), wikiart_36 (watercolour road)."

@@ -21,7 +21,7 @@ from styletool.errors import (
 )
 from styletool.framework.hookspecs import hookimpl
 from styletool.framework.options import blend_weights, option
-from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
+from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec, ModelSpec
 from styletool.perceptual.options import FeedForwardOptions, PerceptualOptions, StyleNetworkOptions
 from styletool.version import __version__
 
@@ -96,6 +96,7 @@ __all__ = [
     "ImageError",
     "LossSpec",
     "MethodSpec",
+    "ModelSpec",
     "PerceptualOptions",
     "StyleNetworkOptions",
     "StyletoolError",

@@ -33,6 +33,7 @@ COLLECTION_HOOKS = {
     "register_methods": "method",
     "register_losses": "loss",
     "register_backbones": "backbone",
+    "register_models": "model",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # "video": stylize takes a batch of frames fast enough for video (feed-forward networks).
@@ -38,7 +39,8 @@ class MethodSpec:
     dataclass of its stylize options, ``train_options`` that of its training
     options and ``adapt_options`` that of its adaptation options (see
     :mod:`styletool.framework.options`). Keep the options module free of torch imports
-    so `methods show` stays fast.
+    so `methods show` stays fast. ``default_model`` names the model (a
+    :class:`ModelSpec`) the method uses when no ``--model`` is given.
     """
 
     name: str
@@ -48,6 +50,7 @@ class MethodSpec:
     train_options: Any = None
     adapt_options: Any = None
     capabilities: frozenset[str] = frozenset({"stylize"})
+    default_model: str | None = None
     plugin: str | None = field(default=None, compare=False)
 
     kind = "method"
@@ -59,6 +62,44 @@ class MethodSpec:
         if unknown:
             raise ValueError(f"method {self.name!r}: unknown capabilities {sorted(unknown)}")
         object.__setattr__(self, "capabilities", caps)
+
+    def options_class(self, kind: str = "stylize") -> type | None:
+        """The options dataclass of ``kind`` (``stylize``, ``train`` or ``adapt``), or None if it has none.
+
+        Stylize options may also be declared as the method class's ``Options``
+        (which imports the method's module, and so torch).
+        """
+        declared = {"stylize": self.options, "train": self.train_options, "adapt": self.adapt_options}[kind]
+        if declared is not None:
+            return resolve(declared)
+        if kind == "stylize":
+            return resolve(self.load).Options
+        return None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model file a plugin ships: named on the command line without a path (``--model NAME``).
+
+    ``file`` is the model file, usually inside the plugin's own package;
+    ``method`` the method it is for; ``sha256`` (optional) the digest the
+    file must have, which the test suite checks. A method uses one of these
+    when no ``--model`` is given if its :class:`MethodSpec` names it as
+    ``default_model``. `styletool models` lists them all.
+    """
+
+    name: str
+    summary: str
+    method: str
+    file: Path
+    sha256: str = ""
+    plugin: str | None = field(default=None, compare=False)
+
+    kind = "model"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        object.__setattr__(self, "file", Path(self.file))
 
 
 @dataclass(frozen=True)
