@@ -70,3 +70,17 @@ def test_packaging_finds_every_plugin_and_no_top_level_plugins_package():
     assert "tests" not in packages
     for module in config["project"]["entry-points"]["styletool"].values():
         assert module.split(":")[0] in packages
+
+
+def test_the_core_has_no_import_cycles():
+    """No two core modules import each other, directly or through others (imports inside functions count)."""
+    import grimp
+
+    graph = grimp.build_graph("styletool", cache_dir=None)
+    cycles = {
+        tuple(sorted((module, imported)))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported != module and graph.chain_exists(importer=imported, imported=module)
+    }
+    assert sorted(cycles) == []

@@ -741,9 +741,9 @@ def test_a_seed_too_large_for_the_generators_is_a_usage_error(cli, env):
 
 
 def test_an_unexpected_failure_reading_one_photo_names_it_and_the_batch_goes_on(cli, env, monkeypatch):
-    from styletool.pipeline import photo as photo_module
+    from styletool.pipeline import stylizer as stylizer_module
 
-    real = photo_module.load_photo
+    real = stylizer_module.load_photo
     cursed = env["tmp"] / "cursed.png"
     PILImage.new("RGB", (40, 30)).save(cursed)
 
@@ -752,7 +752,7 @@ def test_an_unexpected_failure_reading_one_photo_names_it_and_the_batch_goes_on(
             raise OverflowError("Python int too large to convert to C long")
         return real(path, **kwargs)
 
-    monkeypatch.setattr(photo_module, "load_photo", load_photo)
+    monkeypatch.setattr(stylizer_module, "load_photo", load_photo)
     out = env["tmp"] / "out"
     result = cli("stylize", cursed, env["photo"], "--method", "johnson", "--model", env["model"], "--output-dir", out)
     assert result.code == 1 and "Traceback" not in result.err

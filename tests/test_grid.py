@@ -17,19 +17,19 @@ NEEDS = {"gatys": True, "johnson": False, "metastyle": False}
 
 def test_columns_follow_what_each_method_paints_from():
     a, b, m1, m2 = Path("starry.jpg"), Path("scream.jpg"), Path("one.safetensors"), Path("two.safetensors")
-    gatys = plan_columns(["gatys"], [a, b], [], NEEDS)
+    gatys = plan_columns(["gatys"], [a, b], {"gatys": []}, NEEDS)
     assert [(c.label, c.styles) for c in gatys] == [("starry", [a]), ("scream", [b])]
-    johnson = plan_columns(["johnson"], [], [m1, m2], NEEDS)
+    johnson = plan_columns(["johnson"], [], {"johnson": [m1, m2]}, NEEDS)
     assert [(c.label, c.models) for c in johnson] == [("one", [m1]), ("two", [m2])]
     # A meta-trained model adapts to each painting: a column per painting.
-    meta = plan_columns(["metastyle"], [a, b], [m1], NEEDS)
+    meta = plan_columns(["metastyle"], [a, b], {"metastyle": [m1]}, NEEDS)
     assert [(c.label, c.styles, c.models) for c in meta] == [("starry", [a], [m1]), ("scream", [b], [m1])]
-    both = plan_columns(["gatys", "metastyle"], [a], [m1], NEEDS)
+    both = plan_columns(["gatys", "metastyle"], [a], {"gatys": [m1], "metastyle": [m1]}, NEEDS)
     assert [c.label for c in both] == ["gatys: starry", "metastyle: starry"]
     with pytest.raises(UsageError, match="needs at least one --style"):
-        plan_columns(["gatys"], [], [m1], NEEDS)
+        plan_columns(["gatys"], [], {"gatys": [m1]}, NEEDS)
     with pytest.raises(UsageError, match="needs a --model"):
-        plan_columns(["johnson"], [], [], NEEDS)
+        plan_columns(["johnson"], [], {"johnson": []}, NEEDS)
 
 
 def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):

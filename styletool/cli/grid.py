@@ -13,6 +13,7 @@ from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
 from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
+from styletool.io.shipped import model_for
 from styletool.pipeline import expand_inputs
 
 HELP = """Render a labelled comparison grid.
@@ -45,24 +46,25 @@ class Column:
 
 
 def plan_columns(
-    methods: list[str], styles: list[Path], models: list[Path], needs_style: dict[str, bool]
+    methods: list[str], styles: list[Path], models: dict[str, list[Path]], needs_style: dict[str, bool]
 ) -> list[Column]:
     """The grid's columns: a column per painting for methods that paint from one, else per model.
 
-    A method that needs a painting (gatys) gets a column per painting. One
-    that runs a model gets a column per model, or, with one model and
-    paintings given (metastyle adapting a meta-trained model), a column per
-    painting. Labels name the method only when several are compared.
+    ``models`` are each method's: the --model files, else its shipped
+    default. A method that needs a painting (gatys) gets a column per
+    painting. One that runs a model gets a column per model, or, with one
+    model and paintings given (metastyle adapting a meta-trained model), a
+    column per painting. Labels name the method only when several are compared.
     """
     columns = []
     for method in methods:
         prefix = f"{method}: " if len(methods) > 1 else ""
-        if needs_style[method] or (len(models) <= 1 and styles):
+        if needs_style[method] or (len(models[method]) <= 1 and styles):
             if not styles:
                 raise UsageError(f"method '{method}' needs at least one --style PAINTING")
-            columns += [Column(method, prefix + s.stem, [s], models[:1]) for s in styles]
-        elif models:
-            columns += [Column(method, prefix + m.stem, styles, [m]) for m in models]
+            columns += [Column(method, prefix + s.stem, [s], models[method][:1]) for s in styles]
+        elif models[method]:
+            columns += [Column(method, prefix + m.stem, styles, [m]) for m in models[method]]
         else:
             raise UsageError(f"method '{method}' needs a --model file")
     return columns
@@ -113,7 +115,8 @@ def install(app: typer.Typer) -> None:
         settings = state.global_options(ctx)
         runtime = settings.runtime()
         needs_style = {name: runtime.method(name).needs_style for name in methods}
-        columns = plan_columns(methods, list(style), list(model), needs_style)
+        models = {name: model_for(name, list(model)) for name in methods}
+        columns = plan_columns(methods, list(style), models, needs_style)
         _render(
             photos,
             columns,
@@ -128,45 +131,34 @@ def install(app: typer.Typer) -> None:
 
 
 def _render(photos, columns, options, *, output, size, cell, overwrite, runtime, quiet) -> None:
-    from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
     from styletool.io.images import check_output_path, load_painting, save_image
-    from styletool.pipeline import load_photo
-    from styletool.pipeline.results import blamed_on, checked_pictures
+    from styletool.pipeline import Stylizer, load_photo
 
     check_output_path(output, inputs=photos)
     if output.exists() and not overwrite:
         raise StyletoolError("output already exists; pass --overwrite to replace it", where=output)
-    paintings = {path: load_painting(path).pixels[None] for column in columns for path in column.styles}
+    paintings = {path: load_painting(path).pixels for column in columns for path in column.styles}
     images = [load_photo(path, size=size, default_size=None) for path in photos]
 
-    header = [None] + [paintings[c.styles[0]] if c.styles and len(c.styles) == 1 else None for c in columns]
+    header = [None] + [paintings[c.styles[0]][None] if len(c.styles) == 1 else None for c in columns]
     cells, labels = [header], [[""] + [c.label for c in columns]]
     results: list[list] = [[image.pixels[None]] for image in images]
     for column in columns:
-        stylizer = runtime.method(column.method)
-        request = StylizeRequest(
-            options=options[column.method],
-            styles=[runtime.to_device(paintings[p]) for p in column.styles],
-            style_names=[p.stem for p in column.styles],
-            model=column.models[0] if column.models else None,
-            models=list(column.models),
-            inputs=list(photos),
-        )
-        plugin = runtime.registry.method(column.method).plugin
-        with (
-            progress_bar(f"prepare {column.label}", quiet=quiet) as bar,
-            blamed_on(column.method, plugin, stage="preparing"),
-        ):
-            prepared = stylizer.prepare(request, progress=bar)
+        with progress_bar(f"prepare {column.label}", quiet=quiet) as bar:
+            stylizer = Stylizer.load(
+                column.method,
+                styles=column.styles,
+                models=column.models,
+                options=options[column.method],
+                runtime=runtime,
+                photos=photos,
+                progress=bar,
+            )
         for row, (path, image) in enumerate(zip(photos, images)):
-            runtime.reseed()
             with progress_bar(f"{path.name} x {column.label}", quiet=quiet) as bar:
                 try:
-                    content = runtime.to_device(image.pixels[None])
-                    with blamed_on(column.method, plugin):
-                        result = stylizer.stylize(content, request, prepared, progress=bar)
-                    result = checked_pictures(result, content, count=1, method=column.method, plugin=plugin)
+                    result = stylizer.stylize(image.pixels[None], progress=bar)
                 except StyletoolError as exc:
                     exc.where = exc.where or str(path)
                     raise

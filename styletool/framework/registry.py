@@ -88,6 +88,14 @@ class Registry:
             )
         return model
 
+    def method_that_can(self, name: str, capability: str) -> MethodSpec:
+        """The method ``name``, or an error naming the methods that can do ``capability`` (stylize, train, ...)."""
+        spec = self.method(name)
+        if capability not in spec.capabilities:
+            can = ", ".join(self.methods_that_can(capability)) or "none installed"
+            raise UsageError(f"method '{name}' cannot {capability}; methods that can: {can}")
+        return spec
+
     def methods_that_can(self, capability: str) -> list[str]:
         return sorted(n for n, s in self.methods.items() if capability in s.capabilities)
 

@@ -9,10 +9,12 @@ resolved on first use.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from styletool.errors import UsageError
 
 # "video": stylize takes a batch of frames fast enough for video (feed-forward networks).
 CAPABILITIES = ("stylize", "train", "adapt", "video")
@@ -75,6 +77,24 @@ class MethodSpec:
         if kind == "stylize":
             return resolve(self.load).Options
         return None
+
+    def make_options(self, values: Mapping[str, Any] | Any = None, kind: str = "stylize") -> Any:
+        """The method's ``kind`` options: an options object as given, else made from Python values and checked.
+
+        ``values`` maps option names to values (``{"iterations": 300}``),
+        checked as the command line checks them; None gives the defaults.
+        A method without such options takes none.
+        """
+        from styletool.framework.options import make_options
+
+        options_cls = self.options_class(kind)
+        if options_cls is None:
+            if values:
+                raise UsageError(f"method '{self.name}' has no {kind} options")
+            return None
+        if values is None or isinstance(values, Mapping):
+            return make_options(options_cls, dict(values or {}))
+        return values
 
 
 @dataclass(frozen=True)

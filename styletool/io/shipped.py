@@ -17,20 +17,21 @@ from pathlib import Path
 
 from styletool.errors import UsageError
 from styletool.framework.plugins import get_registry
+from styletool.framework.registry import Registry
 from styletool.framework.specs import ModelSpec
 
 
-def shipped_models() -> dict[str, ModelSpec]:
-    """Every model the loaded plugins ship, by name (empty when none do)."""
-    return dict(get_registry().models)
+def shipped_models(registry: Registry | None = None) -> dict[str, ModelSpec]:
+    """Every model the loaded plugins (or ``registry``) ship, by name (empty when none do)."""
+    return dict((registry or get_registry()).models)
 
 
-def default_model(method: str) -> ModelSpec | None:
+def default_model(method: str, registry: Registry | None = None) -> ModelSpec | None:
     """The shipped model ``method`` uses when no ``--model`` is given, if there is one."""
-    return get_registry().default_model(method)
+    return (registry or get_registry()).default_model(method)
 
 
-def resolve_model(value: str | os.PathLike) -> Path:
+def resolve_model(value: str | os.PathLike, registry: Registry | None = None) -> Path:
     """The file a ``--model`` value names: an existing path, or the name of a shipped model.
 
     A value that is neither is returned unchanged, so the loader reports the
@@ -41,7 +42,7 @@ def resolve_model(value: str | os.PathLike) -> Path:
     if path.exists():
         return path
     text = os.fspath(value)
-    shipped = shipped_models()
+    shipped = shipped_models(registry)
     if text in shipped:
         return shipped[text].file
     bare = path.suffix == "" and path.parent == Path(".")
@@ -53,9 +54,9 @@ def resolve_model(value: str | os.PathLike) -> Path:
     return path
 
 
-def model_for(method: str, given: list[Path]) -> list[Path]:
+def model_for(method: str, given: list[Path], registry: Registry | None = None) -> list[Path]:
     """The ``--model`` values resolved to files; the method's shipped default when none was given."""
     if given:
-        return [resolve_model(value) for value in given]
-    default = default_model(method)
+        return [resolve_model(value, registry) for value in given]
+    default = default_model(method, registry)
     return [default.file] if default is not None else []

@@ -182,9 +182,7 @@ def output_paths(
         raise UsageError("no output: give -o FILE (one input) or --output-dir DIR")
     root = output_dir.resolve()
     if isinstance(options, Mapping):  # from Python, by their names: made into the method's options, checked
-        from styletool.pipeline.photo import checked_options
-
-        options = checked_options(get_registry().method(method), options)
+        options = get_registry().method(method).make_options(options)
     label = "-".join(part for part in (style_label, option_label(options)) if part)
     folders = _folders(inputs)
     paths = []
