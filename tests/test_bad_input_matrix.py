@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from PIL import Image as PILImage
 
 from styletool import TransformerNet, UsageError, load_image, save_model
-from styletool.framework.options import parse_options
-from styletool.framework.specs import resolve
+from styletool.cli.method_options import PARSER_ERROR
 from styletool.io.modelfile import FORMAT_VERSION
+
+from conftest import make_module, parse_method_options
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ def test_output_path_equal_to_the_input(cli, env):
         (["--method", "gatsy"], "did you mean 'gatys'"),
         (["--backbone", "vgg91"], "did you mean 'vgg19'"),
         (["--style-loss", "gramm"], "did you mean 'gram'"),
-        (["--iteratons", "5"], "did you mean --iterations"),
+        (["--iteratons", "5"], "--iterations"),
         (["--style-weight", "-1"], "--style-weight"),
         (["--iterations", "0"], "--iterations"),
         (["--style-blend", "0.5,0.3,0.2"], "--style-blend"),
@@ -345,16 +346,11 @@ _WORDS = st.lists(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=_WORDS)
 def test_option_parsing_raises_only_usage_errors(words):
-    from styletool.framework.plugins import get_registry
-
     for name in ("gatys", "johnson", "cin", "metastyle"):
-        spec = get_registry().method(name)
-        for target in (spec.options, spec.train_options):
-            if target is None:
-                continue
+        for kind in ("stylize", "train"):
             try:
-                parse_options(resolve(target), words, method=name)
-            except UsageError:
+                parse_method_options(kind, name, words)
+            except (UsageError, PARSER_ERROR):  # one line and exit code 2 from the command
                 pass
 
 
@@ -442,8 +438,6 @@ def test_a_model_with_non_finite_weights_is_refused_at_load_naming_the_file(cli,
 def _third_party(method_class, name="oddball"):
     """A plugin module registering ``method_class`` as the method ``name``, as an installed distribution would."""
     from styletool import MethodSpec, hookimpl
-
-    from conftest import make_module
 
     @hookimpl
     def register_methods(register):
@@ -815,8 +809,6 @@ def test_training_settings_and_blends_out_of_any_range_are_usage_errors_not_cras
 
 def test_an_exception_inside_a_plugin_s_training_is_that_plugin_s(cli, env, fake_plugins):
     from styletool import Method, MethodSpec, hookimpl
-
-    from conftest import make_module
 
     class Untrainable(Method):
         name = "oddball"

@@ -92,3 +92,26 @@ def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):
         tmp_path / "x.png",
     )
     assert mixed.code == 2 and "apply to one --method" in mixed.err and not (tmp_path / "x.png").exists()
+
+
+def test_grid_uses_the_method_s_shipped_model_and_options_and_shows_variants(cli, tmp_path):
+    """`grid --method cin` with no --model: the shipped model, the style chosen by its option, as stylize paints it."""
+    photo = tmp_path / "p.png"
+    PILImage.effect_noise((40, 30), 60).convert("RGB").save(photo)
+    out = tmp_path / "grid.png"
+    result = cli(
+        "grid", photo, "--method", "cin", "--style-name", "the_scream", "--size", "40", "--cell", "40", "-o", out
+    )
+    assert result.code == 0, result.err
+    grid = load_image(out).pixels
+    assert grid.shape[-2:] == (2 * (40 + LABEL_HEIGHT) + 8, 2 * 40 + 8)  # one column: the shipped 'paintings'
+    import styletool
+
+    painted = styletool.stylize(photo, method="cin", options={"style_name": "the_scream"}, size=40)
+    cell = grid[:, 40 + LABEL_HEIGHT + 8 :, 48:][:, :40, :40]
+    assert (cell - fit_in_cell(painted[None], 40)[0]).abs().mean() < 2 / 255
+
+    sheet = cli(
+        "grid", photo, "--method", "cin", "--all-styles", "--size", "40", "--cell", "80", "-o", tmp_path / "s.png"
+    )
+    assert sheet.code == 0, sheet.err  # a cell holds the labelled sheet of every style

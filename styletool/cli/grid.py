@@ -8,10 +8,9 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.catalog import method_options_class
+from styletool.cli.method_options import method_command, method_options
 from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
-from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
 from styletool.io.shipped import model_for
 from styletool.pipeline import expand_inputs
@@ -30,8 +29,8 @@ Examples:
 
   styletool grid a.jpg --method johnson --model starry.safetensors --model mosaic.safetensors -o grid.png
 
-Method options (such as --iterations) may follow the photos when one
---method is given.
+Method options (such as --iterations) apply when one --method is given;
+they are listed below for it.
 """
 
 
@@ -71,12 +70,10 @@ def plan_columns(
 
 
 def install(app: typer.Typer) -> None:
-    @app.command("grid", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command("grid", help=HELP, cls=method_command("stylize", default_method="gatys"))
     def grid(
         ctx: typer.Context,
-        words: list[str] | None = typer.Argument(
-            None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."
-        ),
+        words: list[str] | None = typer.Argument(None, metavar="PHOTO...", help="Photos, folders or glob patterns."),
         style: list[Path] = typer.Option([], "--style", "-s", help="A painting; repeat for several (one column each)."),
         method: list[str] = typer.Option(
             [], "--method", "-m", help="Method; repeat to compare methods side by side (default: gatys)."
@@ -87,28 +84,13 @@ def install(app: typer.Typer) -> None:
         cell: int = typer.Option(256, "--cell", min=32, help="Side of each square cell of the grid, in pixels."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output if it exists."),
     ) -> None:
-        from styletool.cli.stylize import split_method_words
-
         registry = get_registry()
         methods = list(dict.fromkeys(method or ["gatys"]))
-        specs = {name: registry.method(name) for name in methods}
-        for name, spec in specs.items():
-            if "stylize" not in spec.capabilities:
-                raise UsageError(
-                    f"method '{name}' cannot stylize; methods that can: {', '.join(registry.methods_that_can('stylize'))}"
-                )
-        options_cls = method_options_class(specs[methods[0]]) if len(methods) == 1 else None
-        raw_inputs, option_words = split_method_words(list(words or []), options_cls)
-        if option_words and len(methods) > 1:
-            raise UsageError(
-                f"method options such as {option_words[0]} apply to one --method; compare methods at their defaults"
-            )
-        options = {
-            name: parse_options(method_options_class(spec), option_words if len(methods) == 1 else [], method=name)
-            if method_options_class(spec)
-            else None
-            for name, spec in specs.items()
-        }
+        for name in methods:
+            registry.method_that_can(name, "stylize")
+        # Method options apply to one --method; several methods are compared at their defaults.
+        options = {name: method_options(ctx) if len(methods) == 1 else None for name in methods}
+        raw_inputs = list(words or [])
         if not raw_inputs:
             raise UsageError("give at least one PHOTO")
         photos = expand_inputs(raw_inputs)
