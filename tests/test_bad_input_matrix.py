@@ -633,10 +633,11 @@ def test_cin_outputs_are_named_by_their_style_so_two_styles_share_a_folder(cli, 
 def test_what_the_options_declare_and_a_strength_other_than_1_go_into_the_name(tmp_path):
     from dataclasses import dataclass
 
-    from styletool import output_paths
+    from styletool import FeedForwardOptions, output_paths
+    from styletool_cin.options import CinOptions
 
     @dataclass
-    class Options:
+    class Options:  # a third-party method's options: its own label, no strength rule
         strength: float = 1.0
         blend: str = ""
 
@@ -650,8 +651,10 @@ def test_what_the_options_declare_and_a_strength_other_than_1_go_into_the_name(t
         return paths[0].name
 
     assert name(Options()) == "p_model_m.png"
-    assert name(Options(strength=0.5)) == "p_model-s0.5_m.png"
-    assert name(Options(strength=0.25, blend="x=1+y=1")) == "p_model-x=1+y=1-s0.25_m.png"
+    assert name(Options(strength=0.5, blend="x")) == "p_model-x_m.png"
+    assert name(FeedForwardOptions(strength=0.5)) == "p_model-s0.5_m.png"
+    assert name(CinOptions(strength=0.25, style_mix="x=1,y=1")) == "p_model-x=1+y=1-s0.25_m.png"
+    assert name(object()) == "p_model_m.png"  # options that declare no label add nothing
 
 
 def test_recursive_inputs_with_the_same_names_are_kept_apart_by_the_folder_field(cli, env):

@@ -12,12 +12,11 @@ from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.errors import UsageError
 from styletool.framework.plugins import get_registry
+from styletool.io.formats import IMAGE_SUFFIXES
 from styletool.io.shipped import resolve_model
 
 # --preview: the network's picture of a fixed photo every this many steps.
 PREVIEW_EVERY = 5
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 HELP = """Train a feed-forward model on a folder of photos.
 

@@ -18,7 +18,7 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from styletool.errors import UsageError
 
@@ -51,6 +51,17 @@ def option(
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+@runtime_checkable
+class LabelledOptions(Protocol):
+    """Options that say what distinguishes their picture among those of the same paintings and models.
+
+    The label goes into output names (``{style}``: cin's style or blend, a
+    strength other than 1); "" when there is nothing to tell.
+    """
+
+    def output_label(self) -> str: ...
 
 
 @dataclass(frozen=True)

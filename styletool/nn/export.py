@@ -94,7 +94,7 @@ def export_model(path: str | Path, output: str | Path, *, fmt: str) -> Path:
 def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, target: Path) -> None:
     try:
         import onnx
-        import onnxscript  # noqa: F401
+        import onnxscript  # noqa: F401 - torch.onnx's exporter imports it; here the message is ours
     except ImportError:
         raise UsageError("ONNX export needs the onnx extra: pip install 'styletool[onnx]'") from None
     batch = torch.export.Dim("batch", min=1)

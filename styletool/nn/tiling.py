@@ -202,18 +202,13 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
 
 
 def available_memory(device: torch.device) -> int:
-    """Bytes the device can give right now (GPU: free memory; CPU: MemAvailable, else 4 GB)."""
+    """Bytes the device can give right now (GPU: free memory; CPU: what the system can give without swapping)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 << 30
+    import psutil  # the same answer on Linux (MemAvailable), macOS and Windows
+
+    return int(psutil.virtual_memory().available)
 
 
 def needs_tiling(image: Tensor, device: torch.device, *, budget_fraction: float = 0.25) -> bool:

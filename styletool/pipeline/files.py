@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from styletool.errors import UsageError
+from styletool.framework.options import LabelledOptions
 from styletool.framework.plugins import get_registry
+from styletool.io.formats import IMAGE_SUFFIXES
 from styletool.video import VIDEO_SUFFIXES, WRITABLE_VIDEO_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 _GLOB_CHARS = set("*?[")
 NAME_FIELDS = ("stem", "folder", "style", "method", "ext")
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
@@ -130,18 +131,12 @@ def safe_name_part(text: str) -> str:
 def option_label(options: Any) -> str:
     """What distinguishes a picture among those one method makes from the same paintings and models.
 
-    A method's options declare it with an ``output_label()`` method (cin: the
-    style or blend chosen); a ``strength`` other than 1 is added here for
-    every method that has one. Empty when there is nothing to tell.
+    A method's options declare it with an ``output_label()`` method
+    (:class:`styletool.framework.options.LabelledOptions`; cin: the style or
+    blend chosen, feed-forward methods: a strength other than 1). Empty when
+    there is nothing to tell.
     """
-    parts = []
-    declared = getattr(options, "output_label", None)
-    if callable(declared):
-        parts.append(declared() or "")
-    strength = getattr(options, "strength", None)
-    if isinstance(strength, (int, float)) and not isinstance(strength, bool) and strength != 1:
-        parts.append(f"s{strength:g}")
-    return "-".join(part for part in parts if part)
+    return options.output_label() if isinstance(options, LabelledOptions) else ""
 
 
 def style_label(styles: list[Path], models: list[Path]) -> str:

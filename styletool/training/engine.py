@@ -18,6 +18,8 @@ from torch import Tensor, nn
 from styletool.errors import UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
 from styletool.framework.distributed import Distributed
+from styletool.framework.methods import TrainRequest
+from styletool.framework.runtime import Runtime
 from styletool.training.checkpoints import (
     CHECKPOINT_FORMAT,
     default_checkpoint_dir,
@@ -77,7 +79,7 @@ class Trainer:
         # Mixed precision: the forward passes autocast to this type (None: fp32). fp16 needs its
         # gradients scaled to stay representable; bf16 has fp32's range and does not.
         self.precision = precision
-        if precision == torch.float16 and getattr(task, "backward_inside", False):
+        if precision == torch.float16 and task.backward_inside:
             raise UsageError(
                 "this method back-propagates inside its own loss and cannot train in fp16; use --precision bf16 or fp32"
             )
@@ -91,10 +93,9 @@ class Trainer:
             self.optimizer, lambda step: lr_factor(settings.lr_schedule, step, settings.steps)
         )
 
-    def _parameter_groups(self) -> list:
-        """What the optimizer trains: the task's parameters, or its groups with their own learning rates."""
-        groups = getattr(self.task, "parameter_groups", None)
-        return groups(self.settings.lr) if groups is not None else self.task.parameters()
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        """What the optimizer trains: the task's parameter groups, each may have its own learning rate."""
+        return self.task.parameter_groups(self.settings.lr)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -197,7 +198,7 @@ class Trainer:
 
     def _model_for_training(self) -> nn.Module:
         model = self.task.model
-        if self.dist.world > 1 and getattr(self.task, "ddp", True):
+        if self.dist.world > 1 and self.task.ddp:
             ids = [self.device.index] if self.device.type == "cuda" else None
             model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         return model
@@ -246,7 +247,7 @@ class Trainer:
                     with self._autocast():
                         terms = self.task.loss(model, photos, self.step)
                     self._check_finite(terms)
-                    if not getattr(self.task, "backward_inside", False):
+                    if not self.task.backward_inside:
                         total = sum(terms.values())
                         (self.scaler.scale(total) if self.scaler else total).backward()
                     if model is self.task.model and self.dist.world > 1:
@@ -327,9 +328,8 @@ class Trainer:
             or (self.step % every and self.step != self.settings.steps)
         ):
             return None
-        sample = getattr(self.task, "sample", None) or self.task.model
         with torch.no_grad():
-            return sample(self.preview_photo).detach().float().clamp(0, 1).cpu()
+            return self.task.sample(self.preview_photo).detach().float().clamp(0, 1).cpu()
 
     def _report(self, losses: dict[str, float], images: int, started: float, writer) -> None:
         elapsed = time.perf_counter() - started
@@ -421,9 +421,9 @@ def painting_digests(styles: list[Tensor]) -> list[str]:
 
 
 def run_training(
-    runtime,
+    runtime: Runtime,
     task_factory: Callable[[], TrainingTask],
-    request,
+    request: TrainRequest,
     *,
     method: str,
     progress: ProgressCallback = ignore_progress,
@@ -439,13 +439,12 @@ def run_training(
     device = distributed.process_device(runtime.device)
     distributed.setup(device)
     try:
-        files = getattr(request, "content_files", None)
         data = PhotoFolder(
             request.content_dir,
             image_size=settings.image_size,
             crop_size=settings.crop,
             seed=settings.seed,
-            files=files,
+            files=request.content_files,
             exclude=settings.exclude,
         )
         # Loading in this process from a small set of photos (adaptation, quick runs): decode each photo once.
@@ -464,7 +463,7 @@ def run_training(
             progress=progress,
             distributed=distributed,
             precision=runtime.optimization_dtype,
-            paintings=painting_digests(list(getattr(request, "styles", []) or [])),
+            paintings=painting_digests(list(request.styles)),
         )
         if request.resume is not None:
             trainer.resume(request.resume)
