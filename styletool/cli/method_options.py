@@ -40,8 +40,9 @@ GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed
 _PREFIX = "method__"
 _PARAMS, _OPTIONS, _OWN_ONLY = "styletool.method_params", "styletool.method_options", "styletool.own_params"
 
-# Typer's parser errors: click's ClickException, or the copy of it recent Typer carries.
-PARSER_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+# Typer's parser errors: click's ClickException, or the copy of it recent Typer carries (either has
+# exit_code and format_message; typed Any, as the two classes share no declared type).
+PARSER_ERROR: Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def method_command(kind: str, *, default_method: str | None = None) -> type[TyperCommand]:

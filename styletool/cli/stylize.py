@@ -200,7 +200,7 @@ class _Reporter(JobListener):
             if self.debug:
                 traceback.print_exception(result.error, file=sys.stderr)
             typer.echo(f"error: {result.error}", err=True)
-        if result.picture is not None and self.page is not None:
+        if result.picture is not None and result.output is not None and self.page is not None:
             self.page.show(result.picture, stage=f"done: {result.output.name}")
         if self.json:
             error = str(result.error) if result.error is not None else None
@@ -229,5 +229,6 @@ def _settings(job: StylizeJob) -> dict:
     """The run's settings for --json records."""
     import dataclasses
 
-    values = dataclasses.asdict(job.options) if dataclasses.is_dataclass(job.options) else {}
+    options = job.options
+    values = dataclasses.asdict(options) if dataclasses.is_dataclass(options) and not isinstance(options, type) else {}
     return {**values, "styles": [str(p) for p in job.styles], "models": [str(m) for m in job.models]}

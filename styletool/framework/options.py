@@ -11,8 +11,10 @@ neither torch nor the CLI, so it can be used in a plugin's light options module.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -49,7 +51,7 @@ def option(
         "metavar": metavar,
     }
     if isinstance(default, (list, dict, set)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return field(default_factory=functools.partial(copy.copy, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -140,8 +142,8 @@ def option_infos(options_cls: type) -> list[OptionInfo]:
     for f in dataclasses.fields(options_cls):
         if f.default is not MISSING:
             default = f.default
-        elif f.default_factory is not MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
         else:
             default = MISSING
         meta = f.metadata

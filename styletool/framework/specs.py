@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ class MethodSpec:
     options: Any = None
     train_options: Any = None
     adapt_options: Any = None
-    capabilities: frozenset[str] = frozenset({"stylize"})
+    capabilities: AbstractSet[str] = frozenset({"stylize"})  # a frozenset once made
     default_model: str | None = None
     plugin: str | None = field(default=None, compare=False)
 

@@ -415,10 +415,10 @@ def _alpha_for(alpha: Tensor | None, picture: Tensor) -> Tensor | None:
 def _prefetched(load, items, *, ahead) -> Iterator[tuple[Any, StyletoolError | None]]:
     """Yield ``(item, None)`` for each item loaded by ``load`` in a worker thread, or ``(item, error)``."""
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="styletool-load") as pool:
-        pending = deque()
+        pending: deque[tuple[Any, Future]] = deque()
         queue = iter(items)
         for item in queue:
             pending.append((item, pool.submit(load, item)))

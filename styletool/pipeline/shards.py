@@ -64,6 +64,7 @@ def gather_tally(tally: Tally, dist: Distributed) -> Tally:
     torch_dist.all_gather_object(tallies, tally)
     total = Tally()
     for part in tallies:
+        assert part is not None  # all_gather_object filled every place
         total.done += part.done
         total.skipped += part.skipped
         total.failed.extend(part.failed)

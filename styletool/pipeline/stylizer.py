@@ -129,8 +129,8 @@ class Stylizer:
         """
         where = os.fspath(photo) if isinstance(photo, (str, os.PathLike)) else None
         try:
-            if where is not None:
-                pixels = self.read_photo(where, size=size).pixels
+            if isinstance(photo, (str, os.PathLike)):
+                pixels = self.read_photo(photo, size=size).pixels
             else:
                 pixels = self._sized(_checked(photo, "photo"), size)
             result = self.stylize(pixels[None], progress=progress)

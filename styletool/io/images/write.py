@@ -30,7 +30,7 @@ from styletool.io.images.paths import _check_folder_exists, output_format
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littleCMS: colour profiles are ignored.
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]
 
 
 _SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
