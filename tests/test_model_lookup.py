@@ -60,12 +60,16 @@ def fake_shipped(tmp_path, fake_plugins):
     return path
 
 
-def test_a_name_finds_the_shipped_file_and_a_path_stays_a_path(fake_shipped, tmp_path):
+def test_a_name_finds_the_shipped_file_and_a_path_stays_a_path(fake_shipped, tmp_path, monkeypatch):
     assert shipped.resolve_model("tiny") == fake_shipped
     own = tmp_path / "tiny"  # a file of the same name in the working folder wins: paths are never shadowed
     own.write_bytes(b"x")
     assert shipped.resolve_model(own) == own
     assert shipped.resolve_model("missing/model.safetensors").name == "model.safetensors"  # the loader names it
+    folder = tmp_path / "work"
+    (folder / "tiny").mkdir(parents=True)  # a folder of that name is no model file: the name still finds it
+    monkeypatch.chdir(folder)
+    assert shipped.resolve_model("tiny") == fake_shipped
     with pytest.raises(UsageError, match="no model file or shipped model named 'tiyn'.*shipped models: tiny"):
         shipped.resolve_model("tiyn")
 

@@ -296,7 +296,8 @@ class GatysMethod(Method):
                 tolerance_grad=-1,
                 tolerance_change=-1,
             )
-            optimizer.step(lambda: float(closure()))  # (L-BFGS reads the loss as a number anyway)
+            # torch types a closure as returning a float; L-BFGS takes the loss tensor (and reads it as a number).
+            optimizer.step(closure)  # type: ignore[arg-type]
         else:
             optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0, betas=(0.9, 0.99))
             if carried is not None:

@@ -32,21 +32,23 @@ def default_model(method: str, registry: Registry | None = None) -> ModelSpec | 
 
 
 def resolve_model(value: str | os.PathLike, registry: Registry | None = None) -> Path:
-    """The file a ``--model`` value names: an existing path, or the name of a shipped model.
+    """The file a ``--model`` value names: an existing file, or the name of a shipped model.
 
-    A value that is neither is returned unchanged, so the loader reports the
-    missing file in its own words; a bare name that is not shipped gets an
-    error listing the shipped ones.
+    A file of that name in the working folder wins; a folder does not (a
+    ``paintings/`` folder does not hide the model ``paintings``). A value that
+    is neither is returned unchanged, so the loader reports the missing file
+    in its own words; a bare name that is not shipped gets an error listing
+    the shipped ones.
     """
     path = Path(value)
-    if path.exists():
+    if path.is_file():
         return path
     text = os.fspath(value)
     shipped = shipped_models(registry)
     if text in shipped:
         return shipped[text].file
     bare = path.suffix == "" and path.parent == Path(".")
-    if bare:
+    if bare and not path.exists():
         names = ", ".join(shipped) or "none"
         raise UsageError(
             f"no model file or shipped model named '{text}' (shipped models: {names}; `styletool models` lists them)"
