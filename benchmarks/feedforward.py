@@ -193,14 +193,14 @@ def light_network(runtime, repeats, workdir, *, size: int = 512):
 def reduced_precision(runtime, net, repeats, *, graphs: bool, size: int = 512):
     """Half precision, memory layout and graph capture: which of them pay off on this device, at ``size`` x ``size``.
 
-    Each variant is styletool's fast network (:func:`styletool.for_inference`)
+    Each variant is styletool's fast network (:func:`styletool.nn.inference.for_inference`)
     under autocast, taking turns with the plain fp32 network. On a GPU this
     is what decides fp16 or bf16, channels-last or not, and whether CUDA
     graphs (``torch.compile(mode="reduce-overhead")``, when ``graphs``) are
     worth it; 512x512 is the size the MetaStyle paper times (14.5 ms on its
     2018 GPU). On a CPU only bf16 runs (PyTorch has no fast fp16 there).
     """
-    from styletool import for_inference
+    from styletool.nn.inference import for_inference
 
     photo = resize_longest(load_image(CONTENT).pixels[None], round(size * 1.5))  # chicago is 3:2
     left = (photo.shape[-1] - size) // 2

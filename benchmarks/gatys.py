@@ -14,17 +14,23 @@ seconds to the finished picture, and two measures of the picture (style
 distance in another network, SSIM to the photo). The defaults run at
 ``--precision auto`` (bf16 where the hardware has it) and again in fp32,
 so the gain from the schedule and the gain from precision read apart.
+
+The backbone pass is what every evaluation of a gatys run costs: VGG-19
+forward to relu5_1 and backward to the picture (the gradient a run follows),
+in fp32 and in bf16 where the CPU computes it natively, quickest and
+slowest of the repeats.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 
 import torch
 import torch.nn.functional as F
 
-from benchmarks.measure import mb, peak_memory
+from benchmarks.measure import interleaved, mb, peak_memory
 from styletool import StylizeRequest, load_image, resize_longest
 from styletool.framework.options import make_options
 from styletool.framework.specs import resolve
@@ -217,6 +223,31 @@ def defaults_versus_before(runtime, *, final: int, pairs, log, quick: bool = Fal
     return figures
 
 
+def backbone_pass(runtime, content, repeats: int) -> dict[str, dict[str, float]]:
+    """Seconds of VGG-19 forward to relu5_1 and backward to the picture, by precision: quickest and slowest."""
+    from styletool.framework.runtime import native_bf16
+
+    backbone = runtime.backbone("vgg19")
+    layers = [*STYLE_LAYERS, CONTENT_LAYER]
+    picture = content.clone().requires_grad_(True)
+
+    def one_pass(dtype):
+        def run():
+            picture.grad = None
+            autocast = torch.autocast(runtime.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+            with autocast:
+                features = backbone(picture, layers)
+            sum(feature.float().square().mean() for feature in features.values()).backward()
+
+        return run
+
+    passes = {"fp32": one_pass(None)}
+    if native_bf16(runtime.device):
+        passes["bf16"] = one_pass(torch.bfloat16)
+    seconds = interleaved(passes, runtime.device, repeats)
+    return {label: {"quickest_s": min(times), "slowest_s": max(times)} for label, times in seconds.items()}
+
+
 def run(runtime, *, quick: bool, log):
     content_full = load_image(CONTENT).pixels[None].to(runtime.device)
     style = load_image(STYLE).pixels[None].to(runtime.device)
@@ -240,6 +271,16 @@ def run(runtime, *, quick: bool, log):
             f"| {plain:.3f} (plain; peak {mb(plain_peak)}) | {plain / ours:.2f}x |"
         )
 
+    photo = resize_longest(content_full, 64 if quick else 512)
+    height, width = photo.shape[-2:]
+    passes = backbone_pass(runtime, photo, repeats=2 if quick else 5)
+    for label, seconds in passes.items():
+        log(f"backbone pass {label}: {seconds}")
+        rows.append(
+            f"| VGG-19 forward to relu5_1 and backward to the picture, {width}x{height}, {label} "
+            f"| {seconds['quickest_s']:.3f} s (slowest {seconds['slowest_s']:.3f} s) | | |"
+        )
+
     # Quick runs (CI's smoke test) use one pair at 192 px (still two scales) and short schedules.
     final = 192 if quick else 512
     defaults = defaults_versus_before(runtime, final=final, pairs=PAIRS[:1] if quick else PAIRS, log=log, quick=quick)
@@ -258,4 +299,4 @@ def run(runtime, *, quick: bool, log):
     table = "\n".join(
         ["### Gatys", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows]
     )
-    return {"seconds_per_iteration": per_iteration, "defaults": defaults}, table
+    return {"seconds_per_iteration": per_iteration, "backbone_pass": passes, "defaults": defaults}, table

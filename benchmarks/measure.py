@@ -13,8 +13,8 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def best_of_interleaved(runs: dict, device: torch.device, repeats: int) -> dict[str, float]:
-    """Seconds of the fastest call of each of ``runs`` (label: function), called in turn ``repeats`` times.
+def interleaved(runs: dict, device: torch.device, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each call of each of ``runs`` (label: function), called in turn ``repeats`` times.
 
     Each is called once first as a warm-up. Taking turns means a stretch of
     load from elsewhere on a shared machine slows every contender alike
@@ -23,14 +23,19 @@ def best_of_interleaved(runs: dict, device: torch.device, repeats: int) -> dict[
     for run in runs.values():
         run()
     sync(device)
-    best = {label: float("inf") for label in runs}
+    seconds: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(repeats):
         for label, run in runs.items():
             started = time.perf_counter()
             run()
             sync(device)
-            best[label] = min(best[label], time.perf_counter() - started)
-    return best
+            seconds[label].append(time.perf_counter() - started)
+    return seconds
+
+
+def best_of_interleaved(runs: dict, device: torch.device, repeats: int) -> dict[str, float]:
+    """Seconds of the fastest call of each of ``runs``, called in turn (:func:`interleaved`)."""
+    return {label: min(times) for label, times in interleaved(runs, device, repeats).items()}
 
 
 def _status_bytes(field: str) -> int:

@@ -35,6 +35,6 @@ styletool --seed 0 train --method cin \
   --network light --image-size 256 --crop-size 128 --batch-size 8 \
   --steps "$STEPS" --lr 1e-3 --workers 0 --checkpoint-every 500 --checkpoint-dir "$CHECKPOINTS" \
   -o build/cin_paintings.safetensors --overwrite "${resume[@]}"
-python recipes/ship.py build/cin_paintings.safetensors --name paintings --default --recipe recipes/cin_paintings.sh \
+python recipes/ship.py build/cin_paintings.safetensors --name paintings --recipe recipes/cin_paintings.sh \
   --data "../shared/datasets/photos less its val_* photos (BSDS500, research licence); paintings as named in the recipe" \
   --summary "Sixteen paintings in one light network, with --strength: starry_night, the_scream, shipwreck, woman-with-hat-matisse, candy, rain_princess, la_muse, picasso_self_portrait, frida_kahlo, escher_sphere, trial, asheville, brushstrokes, antimonocromatismo, wikiart_22 (impressionist landscape), wikiart_36 (watercolour road)."

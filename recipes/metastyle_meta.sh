@@ -45,5 +45,5 @@ styletool --seed 0 train --method metastyle --model build/metastyle_pretrain.saf
   --steps "$META_STEPS" --batch-size 4 --image-size 192 --lr 1e-4 --workers 0 --checkpoint-every 50 \
   -o build/metastyle_meta.safetensors "${resume[@]}"
 
-python recipes/ship.py build/metastyle_meta.safetensors --name meta --default --recipe recipes/metastyle_meta.sh \
+python recipes/ship.py build/metastyle_meta.safetensors --name meta --recipe recipes/metastyle_meta.sh \
   --summary "A light network meta-trained on 20 paintings; adapts to any painting (--style) in about a minute on a CPU."

@@ -1,8 +1,10 @@
 """styletool: plugin-based neural style transfer.
 
-The public API for plugins and scripts. Importing this package is cheap: the
-names that need torch (Runtime, Backbone, losses, Method, image I/O) are
-imported on first access, so listing commands never load torch.
+The public API: what plugins and scripts use (docs/plugins.md lists it by
+purpose, docs/api.md shows the front door, :class:`Stylizer`). The modules
+below ``styletool.`` are the engine and change without notice. Importing this
+package is cheap: the names that need torch are imported on first access, so
+listing commands never load torch.
 """
 
 from __future__ import annotations
@@ -21,13 +23,36 @@ from styletool.errors import (
 )
 from styletool.framework.hookspecs import hookimpl
 from styletool.framework.options import blend_weights, option
-from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
-from styletool.perceptual.options import FeedForwardOptions, PerceptualOptions, StyleNetworkOptions
+from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec, ModelSpec
+from styletool.perceptual.options import (
+    VGG_STYLE_LAYERS,
+    FeedForwardOptions,
+    PerceptualOptions,
+    StyleNetworkOptions,
+)
 from styletool.version import __version__
 
 # name -> module that defines it; imported lazily by __getattr__.
 _LAZY = {
+    # stylizing from Python (docs/api.md)
+    "Stylizer": "styletool.pipeline",
+    "stylize": "styletool.pipeline",
+    "StylizeJob": "styletool.pipeline",
+    "run_job": "styletool.pipeline",
+    "JobListener": "styletool.pipeline",
+    "InputResult": "styletool.pipeline",
+    "expand_inputs": "styletool.pipeline",
+    "output_paths": "styletool.pipeline",
+    # methods and their runtime
     "Runtime": "styletool.framework.runtime",
+    "Method": "styletool.framework.methods",
+    "StylizeRequest": "styletool.framework.methods",
+    "TrainRequest": "styletool.framework.methods",
+    "AdaptRequest": "styletool.framework.methods",
+    "Variants": "styletool.framework.methods",
+    "Progress": "styletool.events",
+    "ignore_progress": "styletool.events",
+    # losses and backbones
     "Backbone": "styletool.perceptual.backbones",
     "IMAGENET_MEAN": "styletool.perceptual.backbones",
     "IMAGENET_STD": "styletool.perceptual.backbones",
@@ -37,23 +62,34 @@ _LAZY = {
     "at_least_fp32": "styletool.perceptual.losses",
     "gram_matrix": "styletool.perceptual.losses",
     "mean_std": "styletool.perceptual.losses",
-    "Method": "styletool.framework.methods",
-    "StylizeRequest": "styletool.framework.methods",
-    "TrainRequest": "styletool.framework.methods",
-    "AdaptRequest": "styletool.framework.methods",
-    "Variants": "styletool.framework.methods",
+    "PerceptualLoss": "styletool.perceptual.loss",
+    # images, colour and measures
+    "Image": "styletool.io.images",
+    "load_image": "styletool.io.images",
+    "load_painting": "styletool.io.images",
+    "save_image": "styletool.io.images",
+    "resize_longest": "styletool.io.images",
+    "preserve_colors": "styletool.perceptual.color",
+    "match_color": "styletool.perceptual.color",
+    "transfer_luminance": "styletool.perceptual.color",
+    "luminance_ssim": "styletool.perceptual.metrics",
+    "labelled_grid": "styletool.grid",
+    # model files and the cache
+    "save_model": "styletool.io.modelfile",
+    "load_model": "styletool.io.modelfile",
+    "ModelFileError": "styletool.io.modelfile",
+    "cache_dir": "styletool.io.cache",
+    "file_digest": "styletool.io.cache",
+    # the feed-forward network a method builds on
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
     "check_strength": "styletool.nn.transformer",
     "NEUTRAL": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
-    "for_inference": "styletool.nn.inference",
     "fast_network": "styletool.nn.inference",
     "run_network": "styletool.nn.tiling",
-    "stylize_tiled": "styletool.nn.tiling",
     "available_memory": "styletool.nn.tiling",
-    "PerceptualLoss": "styletool.perceptual.loss",
-    "PerceptualWeights": "styletool.perceptual.loss",
+    # training
     "TrainSettings": "styletool.training",
     "run_training": "styletool.training",
     "TrainResult": "styletool.training",
@@ -62,40 +98,17 @@ _LAZY = {
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
     "loader_workers": "styletool.training",
-    "save_model": "styletool.io.modelfile",
-    "load_model": "styletool.io.modelfile",
-    "ModelFileError": "styletool.io.modelfile",
-    "preserve_colors": "styletool.perceptual.color",
-    "contact_sheet": "styletool.grid",
-    "labelled_grid": "styletool.grid",
-    "cache_dir": "styletool.io.cache",
-    "file_digest": "styletool.io.cache",
-    "Progress": "styletool.events",
-    "ignore_progress": "styletool.events",
-    "Image": "styletool.io.images",
-    "load_image": "styletool.io.images",
-    "load_painting": "styletool.io.images",
-    "save_image": "styletool.io.images",
-    "resize_longest": "styletool.io.images",
-    "match_color": "styletool.perceptual.color",
-    "transfer_luminance": "styletool.perceptual.color",
-    "luminance_ssim": "styletool.perceptual.metrics",
-    "stylize": "styletool.pipeline",
-    "StylizeJob": "styletool.pipeline",
-    "run_job": "styletool.pipeline",
-    "JobListener": "styletool.pipeline",
-    "InputResult": "styletool.pipeline",
-    "expand_inputs": "styletool.pipeline",
-    "output_paths": "styletool.pipeline",
 }
 
 __all__ = [
+    "VGG_STYLE_LAYERS",
     "BackboneSpec",
     "DeviceError",
     "FeedForwardOptions",
     "ImageError",
     "LossSpec",
     "MethodSpec",
+    "ModelSpec",
     "PerceptualOptions",
     "StyleNetworkOptions",
     "StyletoolError",
@@ -128,22 +141,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.events import Progress, ignore_progress
     from styletool.framework.methods import AdaptRequest, Method, StylizeRequest, TrainRequest, Variants
     from styletool.framework.runtime import Runtime
-    from styletool.grid import contact_sheet, labelled_grid
+    from styletool.grid import labelled_grid
     from styletool.io.cache import cache_dir, file_digest
     from styletool.io.images import Image, load_image, load_painting, resize_longest, save_image
     from styletool.io.modelfile import ModelFileError, load_model, save_model
-    from styletool.nn.inference import fast_network, for_inference
-    from styletool.nn.tiling import available_memory, run_network, stylize_tiled
+    from styletool.nn.inference import fast_network
+    from styletool.nn.tiling import available_memory, run_network
     from styletool.nn.transformer import NEUTRAL, TransformerNet, check_strength, load_transformer, transformer_metadata
     from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
     from styletool.perceptual.color import match_color, preserve_colors, transfer_luminance
-    from styletool.perceptual.loss import PerceptualLoss, PerceptualWeights
+    from styletool.perceptual.loss import PerceptualLoss
     from styletool.perceptual.losses import FeatureLoss, ImageLoss, at_least_fp32, gram_matrix, mean_std
     from styletool.perceptual.metrics import luminance_ssim
     from styletool.pipeline import (
         InputResult,
         JobListener,
         StylizeJob,
+        Stylizer,
         expand_inputs,
         output_paths,
         run_job,

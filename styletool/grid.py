@@ -96,7 +96,7 @@ def labelled_sheet(images: list[Tensor], labels: list[str], *, columns: int | No
         raise ValueError("labelled_sheet needs one label per image")
     columns = columns or math.ceil(math.sqrt(len(images)))
     cell = max(max(image.shape[-2:]) for image in images)
-    rows = [list(images[i : i + columns]) for i in range(0, len(images), columns)]
+    rows: list[list[Tensor | None]] = [list(images[i : i + columns]) for i in range(0, len(images), columns)]
     names = [list(labels[i : i + columns]) for i in range(0, len(labels), columns)]
     rows[-1] += [None] * (columns - len(rows[-1]))
     names[-1] += [""] * (columns - len(names[-1]))

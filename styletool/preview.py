@@ -59,7 +59,8 @@ class PreviewServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
+        host = host.decode() if isinstance(host, bytes) else host
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 
     def __enter__(self) -> PreviewServer:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
+import typer
 
 from styletool.cli import main
 from styletool.framework.plugins import reset_plugin_manager
@@ -108,6 +109,25 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def parse_method_options(kind: str, method: str, words: list[str]):
+    """The ``kind`` options of ``method`` as a command parses them from ``words`` (stylize, train, adapt, grid's way).
+
+    Raises what the command line would report: styletool's UsageError, or a
+    parser error of Typer's (``PARSER_ERROR``).
+    """
+    from styletool.cli.method_options import method_command, method_options
+
+    app = typer.Typer()
+    parsed = []
+
+    @app.command(cls=method_command(kind))
+    def command(ctx: typer.Context, method: str = typer.Option(..., "--method")) -> None:
+        parsed.append(method_options(ctx))
+
+    app(["--method", method, *words], standalone_mode=False)
+    return parsed[0]
 
 
 @dataclass

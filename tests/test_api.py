@@ -45,6 +45,32 @@ def test_options_are_checked_as_on_the_command_line(files):
         styletool.stylize(torch.rand(1, 3, 8, 8), method="johnson", model=model)
 
 
+def test_the_shipped_default_model_needs_no_model_argument_from_python(tmp_path):
+    """The first example of docs/api.md: cin's shipped model, one of its paintings, by name."""
+    photo = tmp_path / "photo.png"
+    save_image(torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(5)), photo)
+    picture = styletool.stylize(photo, method="cin", options={"style_name": "starry_night"})
+    assert picture.shape == (3, 30, 40)
+    shipped = styletool.stylize(photo, method="cin", model="paintings", options={"style_name": "starry_night"})
+    assert torch.equal(picture, shipped)
+
+
+def test_a_stylizer_prepared_once_paints_each_photo_as_a_single_call_does(tmp_path, files):
+    photo, model = files
+    other = tmp_path / "other.png"
+    save_image(torch.rand(3, 24, 20, generator=torch.Generator().manual_seed(6)), other)
+    stylizer = styletool.Stylizer.load("johnson", models=[model], options={"preserve_color": "luminance"})
+    for path in (photo, other, photo):
+        alone = styletool.stylize(path, method="johnson", model=model, options={"preserve_color": "luminance"})
+        assert torch.equal(stylizer(path), alone)
+    batch = torch.stack([load_image(photo).pixels, load_image(photo).pixels])
+    assert stylizer.can_batch and torch.equal(stylizer.stylize(batch)[1].cpu(), stylizer(photo))
+    with pytest.raises(UsageError, match="method 'gatys' cannot train; methods that can"):
+        styletool.Runtime().registry.method_that_can("gatys", "train")
+    with pytest.raises(UsageError, match="method 'johnson' has no adapt options"):
+        styletool.Runtime().registry.method("johnson").make_options({"steps": 3}, kind="adapt")
+
+
 def test_size_resizes_and_small_photos_are_not_enlarged(files):
     photo, model = files
     assert styletool.stylize(photo, method="johnson", model=model, size=28).shape == (3, 20, 28)

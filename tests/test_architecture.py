@@ -70,3 +70,30 @@ def test_packaging_finds_every_plugin_and_no_top_level_plugins_package():
     assert "tests" not in packages
     for module in config["project"]["entry-points"]["styletool"].values():
         assert module.split(":")[0] in packages
+
+
+def test_the_core_has_no_import_cycles():
+    """No two core modules import each other, directly or through others (imports inside functions count)."""
+    import grimp
+
+    graph = grimp.build_graph("styletool", cache_dir=None)
+    cycles = {
+        tuple(sorted((module, imported)))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if imported != module and graph.chain_exists(importer=imported, imported=module)
+    }
+    assert sorted(cycles) == []
+
+
+def test_the_public_module_is_what_docs_plugins_md_lists():
+    """Plugins and scripts learn the public names from the table in docs/plugins.md: it lists each, and no other."""
+    import re
+
+    import styletool
+
+    text = (REPO / "docs" / "plugins.md").read_text()
+    table = text.split("## The public module", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| for ")]
+    listed = {name for row in rows for name in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", row.split("|")[2])}
+    assert listed == set(styletool.__all__) - {"__version__"}

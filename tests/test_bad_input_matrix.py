@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from PIL import Image as PILImage
 
 from styletool import TransformerNet, UsageError, load_image, save_model
-from styletool.framework.options import parse_options
-from styletool.framework.specs import resolve
+from styletool.cli.method_options import PARSER_ERROR
 from styletool.io.modelfile import FORMAT_VERSION
+
+from conftest import make_module, parse_method_options
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ def test_output_path_equal_to_the_input(cli, env):
         (["--method", "gatsy"], "did you mean 'gatys'"),
         (["--backbone", "vgg91"], "did you mean 'vgg19'"),
         (["--style-loss", "gramm"], "did you mean 'gram'"),
-        (["--iteratons", "5"], "did you mean --iterations"),
+        (["--iteratons", "5"], "--iterations"),
         (["--style-weight", "-1"], "--style-weight"),
         (["--iterations", "0"], "--iterations"),
         (["--style-blend", "0.5,0.3,0.2"], "--style-blend"),
@@ -345,16 +346,11 @@ _WORDS = st.lists(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(words=_WORDS)
 def test_option_parsing_raises_only_usage_errors(words):
-    from styletool.framework.plugins import get_registry
-
     for name in ("gatys", "johnson", "cin", "metastyle"):
-        spec = get_registry().method(name)
-        for target in (spec.options, spec.train_options):
-            if target is None:
-                continue
+        for kind in ("stylize", "train"):
             try:
-                parse_options(resolve(target), words, method=name)
-            except UsageError:
+                parse_method_options(kind, name, words)
+            except (UsageError, PARSER_ERROR):  # one line and exit code 2 from the command
                 pass
 
 
@@ -442,8 +438,6 @@ def test_a_model_with_non_finite_weights_is_refused_at_load_naming_the_file(cli,
 def _third_party(method_class, name="oddball"):
     """A plugin module registering ``method_class`` as the method ``name``, as an installed distribution would."""
     from styletool import MethodSpec, hookimpl
-
-    from conftest import make_module
 
     @hookimpl
     def register_methods(register):
@@ -639,10 +633,11 @@ def test_cin_outputs_are_named_by_their_style_so_two_styles_share_a_folder(cli, 
 def test_what_the_options_declare_and_a_strength_other_than_1_go_into_the_name(tmp_path):
     from dataclasses import dataclass
 
-    from styletool import output_paths
+    from styletool import FeedForwardOptions, output_paths
+    from styletool_cin.options import CinOptions
 
     @dataclass
-    class Options:
+    class Options:  # a third-party method's options: its own label, no strength rule
         strength: float = 1.0
         blend: str = ""
 
@@ -656,8 +651,10 @@ def test_what_the_options_declare_and_a_strength_other_than_1_go_into_the_name(t
         return paths[0].name
 
     assert name(Options()) == "p_model_m.png"
-    assert name(Options(strength=0.5)) == "p_model-s0.5_m.png"
-    assert name(Options(strength=0.25, blend="x=1+y=1")) == "p_model-x=1+y=1-s0.25_m.png"
+    assert name(Options(strength=0.5, blend="x")) == "p_model-x_m.png"
+    assert name(FeedForwardOptions(strength=0.5)) == "p_model-s0.5_m.png"
+    assert name(CinOptions(strength=0.25, style_mix="x=1,y=1")) == "p_model-x=1+y=1-s0.25_m.png"
+    assert name(object()) == "p_model_m.png"  # options that declare no label add nothing
 
 
 def test_recursive_inputs_with_the_same_names_are_kept_apart_by_the_folder_field(cli, env):
@@ -741,9 +738,9 @@ def test_a_seed_too_large_for_the_generators_is_a_usage_error(cli, env):
 
 
 def test_an_unexpected_failure_reading_one_photo_names_it_and_the_batch_goes_on(cli, env, monkeypatch):
-    from styletool.pipeline import photo as photo_module
+    from styletool.pipeline import stylizer as stylizer_module
 
-    real = photo_module.load_photo
+    real = stylizer_module.load_photo
     cursed = env["tmp"] / "cursed.png"
     PILImage.new("RGB", (40, 30)).save(cursed)
 
@@ -752,7 +749,7 @@ def test_an_unexpected_failure_reading_one_photo_names_it_and_the_batch_goes_on(
             raise OverflowError("Python int too large to convert to C long")
         return real(path, **kwargs)
 
-    monkeypatch.setattr(photo_module, "load_photo", load_photo)
+    monkeypatch.setattr(stylizer_module, "load_photo", load_photo)
     out = env["tmp"] / "out"
     result = cli("stylize", cursed, env["photo"], "--method", "johnson", "--model", env["model"], "--output-dir", out)
     assert result.code == 1 and "Traceback" not in result.err
@@ -815,8 +812,6 @@ def test_training_settings_and_blends_out_of_any_range_are_usage_errors_not_cras
 
 def test_an_exception_inside_a_plugin_s_training_is_that_plugin_s(cli, env, fake_plugins):
     from styletool import Method, MethodSpec, hookimpl
-
-    from conftest import make_module
 
     class Untrainable(Method):
         name = "oddball"

@@ -46,6 +46,8 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
     for label, values in figures["feedforward"]["reduced_precision"].items():  # bf16 on a CPU, both layouts
         assert values["speedup"] > 0 and values["psnr_db"] > 20, label
     assert {"bf16, NCHW", "bf16, channels-last"} <= set(figures["feedforward"]["reduced_precision"])
+    assert all(0 < s["quickest_s"] <= s["slowest_s"] for s in figures["gatys"]["backbone_pass"].values())
+    assert "Measured on" in table and "torch " in table  # the machine beside the figures
     for values in figures["gatys"]["seconds_per_iteration"].values():
         assert values["styletool_s"] > 0 and values["plain_s"] > 0 and values["styletool_peak_mb"] is not None
     for runs in figures["gatys"]["defaults"].values():  # every run judged, beside the old defaults and plain
@@ -59,3 +61,20 @@ def test_quick_benchmarks_write_a_table_and_figures(tmp_path):
     assert ddp["one_process"]["processes"] == 1 and ddp["two_processes"]["processes"] == 2
     assert ddp["two_processes"]["images_per_second"] > 0
     assert figures["metastyle"]["adaptation"]["seconds_per_step"] > 0
+
+
+def test_the_machine_and_the_spread_are_reported_as_a_reader_needs_them():
+    from benchmarks.__main__ import spread, spread_table
+    from benchmarks.machine import describe, machine
+
+    facts = machine()
+    line = describe(facts)
+    assert facts["cpu"] and f"torch {facts['torch']}" in line and f"{facts['threads']} threads" in line
+    runs = [
+        {"gatys": {"defaults": {"seconds": 45.0, "ssim": 0.39}}, "startup": {"seconds": {"cli": 1.7}}},
+        {"gatys": {"defaults": {"seconds": 119.0, "ssim": 0.39}}, "startup": {"seconds": {"cli": 2.1}}},
+    ]
+    spreads = spread(runs)
+    assert set(spreads) == {"gatys/defaults/seconds", "startup/seconds/cli"}  # timings only, not measures
+    assert spreads["gatys/defaults/seconds"] == {"low": 45.0, "high": 119.0, "ratio": 119.0 / 45.0}
+    assert "| gatys/defaults/seconds | 45 | 119 | 2.64x |" in spread_table(spreads, 2)

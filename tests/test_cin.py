@@ -103,7 +103,7 @@ def test_int8_reaches_every_network_of_a_mix(trained):
 
 def test_all_styles_gives_every_style_as_a_variant_and_a_labelled_sheet(trained):
     from styletool.grid import LABEL_HEIGHT
-    from styletool.pipeline.job import variant_sheet
+    from styletool.pipeline.stylizer import variant_sheet
 
     method, path = trained
     photo = torch.rand(1, 3, 20, 30)

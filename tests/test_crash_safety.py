@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from torch import nn
 
 from styletool import TransformerNet, load_image, load_model, save_model
-from styletool.training import PhotoFolder, Trainer, TrainingError, TrainSettings, load_checkpoint
+from styletool.training import BasicTask, PhotoFolder, Trainer, TrainingError, TrainSettings, load_checkpoint
 
 from conftest import shared_file
 
@@ -183,28 +183,17 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path, photos):
     assert not output.exists()
 
 
-class _ExplodingTask:
+class _ExplodingTask(BasicTask):
     """A tiny task whose loss becomes NaN at a chosen step."""
 
     def __init__(self, nan_at: int):
         self.model = nn.Conv2d(3, 3, 1)
+        self.metadata = {"method": "test"}
         self.nan_at = nan_at
-
-    def parameters(self):
-        return list(self.model.parameters())
 
     def loss(self, model, photos, step):
         value = (model(photos) - photos).pow(2).mean()
         return {"content": value * float("nan") if step + 1 >= self.nan_at else value}
-
-    def model_file(self):
-        return self.model.state_dict(), {"method": "test"}
-
-    def state(self):
-        return {}
-
-    def load_state(self, state):
-        pass
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, photos):

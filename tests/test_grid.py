@@ -17,19 +17,19 @@ NEEDS = {"gatys": True, "johnson": False, "metastyle": False}
 
 def test_columns_follow_what_each_method_paints_from():
     a, b, m1, m2 = Path("starry.jpg"), Path("scream.jpg"), Path("one.safetensors"), Path("two.safetensors")
-    gatys = plan_columns(["gatys"], [a, b], [], NEEDS)
+    gatys = plan_columns(["gatys"], [a, b], {"gatys": []}, NEEDS)
     assert [(c.label, c.styles) for c in gatys] == [("starry", [a]), ("scream", [b])]
-    johnson = plan_columns(["johnson"], [], [m1, m2], NEEDS)
+    johnson = plan_columns(["johnson"], [], {"johnson": [m1, m2]}, NEEDS)
     assert [(c.label, c.models) for c in johnson] == [("one", [m1]), ("two", [m2])]
     # A meta-trained model adapts to each painting: a column per painting.
-    meta = plan_columns(["metastyle"], [a, b], [m1], NEEDS)
+    meta = plan_columns(["metastyle"], [a, b], {"metastyle": [m1]}, NEEDS)
     assert [(c.label, c.styles, c.models) for c in meta] == [("starry", [a], [m1]), ("scream", [b], [m1])]
-    both = plan_columns(["gatys", "metastyle"], [a], [m1], NEEDS)
+    both = plan_columns(["gatys", "metastyle"], [a], {"gatys": [m1], "metastyle": [m1]}, NEEDS)
     assert [c.label for c in both] == ["gatys: starry", "metastyle: starry"]
     with pytest.raises(UsageError, match="needs at least one --style"):
-        plan_columns(["gatys"], [], [m1], NEEDS)
+        plan_columns(["gatys"], [], {"gatys": [m1]}, NEEDS)
     with pytest.raises(UsageError, match="needs a --model"):
-        plan_columns(["johnson"], [], [], NEEDS)
+        plan_columns(["johnson"], [], {"johnson": []}, NEEDS)
 
 
 def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):
@@ -92,3 +92,26 @@ def test_cli_renders_originals_first_and_each_result_in_its_cell(cli, tmp_path):
         tmp_path / "x.png",
     )
     assert mixed.code == 2 and "apply to one --method" in mixed.err and not (tmp_path / "x.png").exists()
+
+
+def test_grid_uses_the_method_s_shipped_model_and_options_and_shows_variants(cli, tmp_path):
+    """`grid --method cin` with no --model: the shipped model, the style chosen by its option, as stylize paints it."""
+    photo = tmp_path / "p.png"
+    PILImage.effect_noise((40, 30), 60).convert("RGB").save(photo)
+    out = tmp_path / "grid.png"
+    result = cli(
+        "grid", photo, "--method", "cin", "--style-name", "the_scream", "--size", "40", "--cell", "40", "-o", out
+    )
+    assert result.code == 0, result.err
+    grid = load_image(out).pixels
+    assert grid.shape[-2:] == (2 * (40 + LABEL_HEIGHT) + 8, 2 * 40 + 8)  # one column: the shipped 'paintings'
+    import styletool
+
+    painted = styletool.stylize(photo, method="cin", options={"style_name": "the_scream"}, size=40)
+    cell = grid[:, 40 + LABEL_HEIGHT + 8 :, 48:][:, :40, :40]
+    assert (cell - fit_in_cell(painted[None], 40)[0]).abs().mean() < 2 / 255
+
+    sheet = cli(
+        "grid", photo, "--method", "cin", "--all-styles", "--size", "40", "--cell", "80", "-o", tmp_path / "s.png"
+    )
+    assert sheet.code == 0, sheet.err  # a cell holds the labelled sheet of every style

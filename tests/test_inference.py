@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from styletool import TransformerNet, for_inference
-from styletool.nn.inference import subpixel_upsample_conv, subpixel_weights
+from styletool import TransformerNet
+from styletool.nn.inference import for_inference, subpixel_upsample_conv, subpixel_weights
 from styletool.nn.kernels import memory_format
 
 from networks import trained_like

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from styletool import UsageError, for_inference
+from styletool import UsageError
+from styletool.nn.inference import for_inference
 from styletool.nn.int8 import Int8Conv2d, int8_unavailable
 from styletool.nn.kernels import pad2d
 from styletool.perceptual.metrics import psnr

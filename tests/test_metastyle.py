@@ -393,7 +393,7 @@ def test_mix_endpoints_are_the_two_models_and_the_middle_lies_between(meta, adap
 
 def test_interpolation_steps_are_variants_labelled_with_their_blend(meta, adapted):
     from styletool.grid import LABEL_HEIGHT
-    from styletool.pipeline.job import variant_sheet
+    from styletool.pipeline.stylizer import variant_sheet
 
     method, _ = meta
     a, b = adapted

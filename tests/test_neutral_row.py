@@ -8,9 +8,10 @@ import pytest
 import torch
 from test_cin import paintings, stylize, train
 
-from styletool import NEUTRAL, FeedForwardTask, TransformerNet, for_inference, load_model
+from styletool import NEUTRAL, FeedForwardTask, TransformerNet, load_model
 from styletool.framework.options import make_options
 from styletool.framework.specs import resolve
+from styletool.nn.inference import for_inference
 from styletool.nn.transformer import network_from
 
 from conftest import shared_file

@@ -1,4 +1,4 @@
-"""Method options: typed parsing from --flags, validation, suggestions."""
+"""Method options: typed parsing from --flags as the commands parse them, validation, suggestions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from styletool import UsageError, option
-from styletool.framework.options import make_options, option_infos, parse_options
+from styletool import MethodSpec, UsageError, hookimpl, option
+from styletool.cli.method_options import PARSER_ERROR
+from styletool.framework.options import make_options, option_infos
+
+from conftest import make_module, parse_method_options
 
 
 @dataclass
@@ -20,17 +23,29 @@ class Opts:
     fast: bool = option(False, help="go fast")
 
 
-def test_defaults_and_types():
-    opts = parse_options(Opts, [])
-    assert opts == Opts()
-    opts = parse_options(Opts, ["--iterations", "7", "--lr=0.5", "--layers", "x,y,z", "--blend", "0.7,0.3", "--fast"])
+@pytest.fixture
+def demo(fake_plugins):
+    """A plugin whose method 'demo' has the options above; parse(words) parses them as `stylize` does."""
+
+    @hookimpl
+    def register_methods(register):
+        register(MethodSpec(name="demo", summary="test", load="builtins:object", options=Opts))
+
+    fake_plugins(demo=make_module("demo_plugin", register_methods=register_methods))
+    return lambda words: parse_method_options("stylize", "demo", words)
+
+
+def test_defaults_and_types(demo):
+    assert demo([]) == Opts()
+    opts = demo(["--iterations", "7", "--lr=0.5", "--layers", "x,y,z", "--blend", "0.7", "--blend", "0.3", "--fast"])
     assert (opts.iterations, opts.lr, opts.layers, opts.blend, opts.fast) == (7, 0.5, ["x", "y", "z"], [0.7, 0.3], True)
+    assert demo(["--blend", "0.7,0.3"]).blend == [0.7, 0.3]
 
 
-def test_negated_flag_and_explicit_bool():
-    assert parse_options(Opts, ["--fast", "--no-fast"]).fast is False
-    with pytest.raises(UsageError, match="option --fast is a switch and takes no value"):
-        parse_options(Opts, ["--fast=yes"])
+def test_negated_flag_and_a_flag_given_a_value(demo):
+    assert demo(["--fast", "--no-fast"]).fast is False
+    with pytest.raises(PARSER_ERROR, match="--fast"):
+        demo(["--fast=yes"])
 
 
 def test_list_defaults_are_not_shared():
@@ -42,20 +57,33 @@ def test_list_defaults_are_not_shared():
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        (["--iteration", "5"], "did you mean --iterations"),
         (["--iterations", "ten"], "not a valid integer"),
         (["--iterations", "0"], "must be at least 1"),
         (["--lr", "0"], "must be greater than 0"),
         (["--lr", "nan"], "not a valid number"),
         (["--optimizer", "adma"], "did you mean 'adam'"),
         (["--blend", "0.5,-1"], "out of range"),
-        (["--iterations"], "needs a value"),
-        (["stray"], "unexpected argument"),
     ],
 )
-def test_bad_values_are_usage_errors(words, expected):
+def test_bad_values_are_usage_errors(demo, words, expected):
     with pytest.raises(UsageError, match=expected):
-        parse_options(Opts, words, method="demo")
+        demo(words)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        # click words the suggestion "Did you mean ...?" or "(Possible options: ...)" by version.
+        (["--iteration", "5"], ["No such option", "--iteration", "--iterations"]),
+        (["--iterations"], ["--iterations", "requires an argument"]),
+        (["stray"], ["unexpected extra argument", "stray"]),
+    ],
+)
+def test_the_parser_refuses_unknown_flags_missing_values_and_strays(demo, words, expected):
+    with pytest.raises(PARSER_ERROR) as refused:
+        demo(words)
+    message = refused.value.format_message()  # what the command prints
+    assert all(fragment in message for fragment in expected), message
 
 
 def test_make_options_validates_python_values():

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from styletool import Runtime, StylizeRequest, load_image, luminance_ssim, resize_longest
+from styletool.framework.plugins import get_registry
 from styletool.io.modelfile import read_metadata
-from styletool.io.shipped import MANIFEST, default_model, shipped_models
+from styletool.io.shipped import default_model, shipped_models
 from styletool.perceptual.metrics import style_distance
 
 from conftest import REPO, shared_file
@@ -21,31 +22,35 @@ MAX_BYTES = 5_000_000  # "a few MB each"
 
 def test_a_multi_style_cin_model_ships_as_the_default():
     model = default_model("cin")
-    assert model is not None, "no shipped cin model in the manifest"
-    styles = read_metadata(model.path)["styles"]
+    assert model is not None, "the cin plugin ships no default model"
+    styles = read_metadata(model.file)["styles"]
     assert len(styles) >= 8 and {"starry_night", "the_scream"} <= set(styles)
 
 
 @pytest.mark.parametrize("name", list(shipped_models()))
-def test_shipped_file_matches_the_manifest_and_is_small_fp16_safetensors(name):
+def test_shipped_file_matches_its_declaration_and_is_small_fp16_safetensors(name):
     model = shipped_models()[name]
-    data = model.path.read_bytes()
-    assert hashlib.sha256(data).hexdigest() == model.sha256, "file differs from MANIFEST.json (retrain with the recipe)"
+    data = model.file.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == model.sha256, "file differs from its ModelSpec (retrain with the recipe)"
     assert len(data) < MAX_BYTES
     # safetensors: an 8-byte header length, a JSON header, raw tensor bytes. Nothing in it can run code.
     header = json.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])
     dtypes = {entry["dtype"] for key, entry in header.items() if key != "__metadata__"}
     assert dtypes == {"F16"}
-    metadata = read_metadata(model.path)
+    metadata = read_metadata(model.file)
     assert metadata["method"] == model.method
     recipe = metadata["shipped"]["recipe"]
     assert (REPO / recipe).is_file(), f"the recipe {recipe} named in the model is not in the repository"
 
 
-def test_every_method_has_at_most_one_default():
-    defaults = [m.method for m in shipped_models().values() if m.default]
-    assert len(defaults) == len(set(defaults))
-    assert MANIFEST.is_file()
+def test_a_default_model_is_shipped_by_its_methods_own_plugin_inside_that_plugin():
+    registry = get_registry()
+    defaults = {name: spec.default_model for name, spec in registry.methods.items() if spec.default_model}
+    assert set(defaults) == {"cin", "metastyle"}
+    for method, name in defaults.items():
+        model = registry.default_model(method)
+        assert model.name == name and model.method == method and model.plugin == registry.method(method).plugin
+        assert model.file.parent.parent.name == f"styletool_{method}", "a plugin's model lives in its own package"
 
 
 def _judge(runtime):
@@ -66,7 +71,7 @@ def test_shipped_cin_model_paints_a_photo_it_never_saw(style):
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("cin")
     options = method.Options(style_name=style)
-    model = default_model("cin").path
+    model = default_model("cin").file
     request = StylizeRequest(options=options, model=model, models=[model])
     with torch.no_grad():
         result = method.stylize(photo, request, method.prepare(request))
@@ -80,8 +85,8 @@ def test_shipped_cin_model_paints_a_photo_it_never_saw(style):
 
 def test_a_meta_trained_metastyle_model_ships_as_the_default():
     model = default_model("metastyle")
-    assert model is not None, "no shipped metastyle model in the manifest"
-    metadata = read_metadata(model.path)
+    assert model is not None, "the metastyle plugin ships no default model"
+    metadata = read_metadata(model.file)
     assert metadata["kind"] == "meta" and metadata["architecture"] == "light"
     # Meta-trained on all twenty paintings of ../shared/datasets, none of ../shared/images.
     assert len(metadata["styles"]) == 20 and all(name.startswith("wikiart_") for name in metadata["styles"])
@@ -101,7 +106,7 @@ def test_shipped_meta_model_adapts_to_an_unseen_painting_better_than_a_fresh_net
     painting = load_image(shared_file("images", "style", "mondrian.jpg")).pixels[None]
     runtime = Runtime(device="cpu", seed=0)
     method = runtime.method("metastyle")
-    shipped = default_model("metastyle").path
+    shipped = default_model("metastyle").file
     metadata = {k: v for k, v in read_metadata(shipped).items() if k not in ("format", "styletool_version", "shipped")}
     torch.manual_seed(0)
     starts = {

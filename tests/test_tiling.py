@@ -9,8 +9,10 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from styletool import for_inference, load_image, save_model, stylize_tiled
+from styletool import load_image, save_model
 from styletool.nn import tiling
+from styletool.nn.inference import for_inference
+from styletool.nn.tiling import stylize_tiled
 
 from conftest import shared_file
 from networks import trained_like

@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from styletool import Method, for_inference, save_model
+from styletool import Method, save_model
+from styletool.nn.inference import for_inference
 from styletool.perceptual.metrics import FlickerMeter, flicker
 from styletool.video import FrameRange, StillRegionBlend, stylize_video
 

@@ -27,12 +27,14 @@ class CinOptions(FeedForwardOptions):
     )
 
     def output_label(self) -> str:
-        """The style or blend chosen, for output names: photo_paintings-the_scream_cin.png."""
+        """The style or blend chosen and the strength, for output names: photo_paintings-the_scream_cin.png."""
         if self.all_styles:
-            return "all-styles"
-        if self.style_mix is not None:
-            return "+".join(part.strip() for part in self.style_mix.split(",") if part.strip())
-        return self.style_name or self.style_index or ""
+            chosen = "all-styles"
+        elif self.style_mix is not None:
+            chosen = "+".join(part.strip() for part in self.style_mix.split(",") if part.strip())
+        else:
+            chosen = self.style_name or self.style_index or ""
+        return "-".join(part for part in (chosen, super().output_label()) if part)
 
 
 @dataclass

@@ -106,7 +106,7 @@ class GatysMethod(Method):
             style_weight=DEFAULT_STYLE_WEIGHT[opts.normalize] if opts.style_weight is None else opts.style_weight,
         )
 
-    def stylize(self, content, request, prepared: Prepared, *, progress):
+    def stylize(self, content, request, prepared: Prepared, *, progress=ignore_progress):
         opts: GatysOptions = request.options
         styles = request.styles
         if opts.preserve_color == "histogram":
@@ -124,7 +124,7 @@ class GatysMethod(Method):
             side = min(planned, final)
             while True:
                 scaled_content = content if side == final else resize_longest(content, side)
-                if image is None:
+                if image is None or previous is None:
                     start = self._initial_image(scaled_content, styles, prepared, opts)
                 else:
                     start = _upscale_start(
@@ -160,6 +160,7 @@ class GatysMethod(Method):
                     content, final, side = resize_longest(content, smaller), smaller, smaller
             image, previous = result, side
 
+        assert image is not None  # every run has at least one scale
         if opts.preserve_color == "luminance":
             image = transfer_luminance(image, content, strength=opts.color_strength)
         return image
@@ -286,7 +287,7 @@ class GatysMethod(Method):
             # inside step(). Pixels are not clamped between iterations: moving
             # the point behind its back corrupts the curvature pairs. The
             # result is clamped once at the end.
-            optimizer = torch.optim.LBFGS(
+            optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
                 [canvas],
                 lr=opts.lr or 1.0,
                 max_iter=iterations,
@@ -295,7 +296,8 @@ class GatysMethod(Method):
                 tolerance_grad=-1,
                 tolerance_change=-1,
             )
-            optimizer.step(closure)
+            # torch types a closure as returning a float; L-BFGS takes the loss tensor (and reads it as a number).
+            optimizer.step(closure)  # type: ignore[arg-type]
         else:
             optimizer = torch.optim.Adam([canvas], lr=opts.lr or 2.0, betas=(0.9, 0.99))
             if carried is not None:
@@ -329,6 +331,7 @@ class GatysMethod(Method):
             noise = torch.rand(content.shape, generator=self.runtime.generator(), device=content.device)
             return noise.to(content.dtype)
         source = styles[0] if opts.init == "style" else prepared.init_image
+        assert source is not None  # --init named an image file, read in prepare
         return F.interpolate(
             source, size=content.shape[-2:], mode="bicubic", align_corners=False, antialias=True
         ).clamp(0, 1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from styletool import option
+from styletool import VGG_STYLE_LAYERS, option
 
-VGG_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 NORMALIZATIONS = ("relative", "none")
 # The style weight that balances a content weight of 1 under each normalization
 # (docs/gatys.md shows how each was chosen).

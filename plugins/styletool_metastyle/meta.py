@@ -17,6 +17,7 @@ involve second derivatives.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -71,10 +72,11 @@ def adapt_weights(
     current = dict(weights)
     for _ in range(steps):
         terms = loss(functional_call(net, current, (support,)), support)
-        grads = torch.autograd.grad(sum(terms.values()), [current[name] for name in fast], create_graph=not first_order)
-        scale = lr
+        total = cast(Tensor, sum(terms.values()))
+        grads = torch.autograd.grad(total, [current[name] for name in fast], create_graph=not first_order)
+        scale: float | Tensor = lr
         if max_step is not None:
-            length = lr * torch.sqrt(sum((grad * grad).sum() for grad in grads))
+            length = lr * torch.sqrt(cast(Tensor, sum((grad * grad).sum() for grad in grads)))
             scale = lr * torch.clamp(max_step / (length + 1e-12), max=1.0)
         for name, grad in zip(fast, grads):
             current[name] = current[name] - scale * grad

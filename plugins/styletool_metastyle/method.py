@@ -23,7 +23,7 @@ import json
 import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -110,24 +110,30 @@ class MetaTask(BasicTask):
     def loss(self, model, photos, step):
         support, query = self.support_and_query(photos, step)
         styles = self.styles_for_step(step)
-        weights = dict(self.model.named_parameters())
+        weights: dict[str, torch.Tensor] = dict(self.model.named_parameters())
         inner_lr = self.opts.inner_lr * lr_factor(self.settings.lr_schedule, step, self.settings.steps)
         totals: dict[str, torch.Tensor] = {}
         for index in styles:
             target = self.targets[index]
+
+            def style_loss(
+                output: torch.Tensor, content: torch.Tensor, target: Any = target
+            ) -> dict[str, torch.Tensor]:
+                return self.perceptual(output, content, target)
+
             terms = query_loss(
                 self.model,
                 weights,
                 self.fast,
                 support,
                 query,
-                lambda output, content, target=target: self.perceptual(output, content, target),
+                style_loss,
                 lr=inner_lr,
                 steps=self.opts.inner_steps,
                 first_order=self.opts.first_order,
                 max_step=self.opts.inner_max_step,
             )
-            (sum(terms.values()) / len(styles)).backward()
+            (cast(torch.Tensor, sum(terms.values())) / len(styles)).backward()
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0) + value.detach() / len(styles)
         return totals
@@ -366,7 +372,7 @@ class MetaStyleMethod(Method):
             **transformer_metadata(architecture=start.architecture if start is not None else opts.network),
             "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
         }
-        if start is not None:
+        if request.model is not None:
             metadata["started_from"] = {"file": Path(request.model).name, "sha256": file_digest(request.model)}
 
         def build() -> MetaTask:

@@ -101,9 +101,11 @@ class MetaStyleOptions(MetaStyleAdaptOptions, FeedForwardOptions):
     )
 
     def output_label(self) -> str:
-        """A blend of the --model files, for output names: photo_wave+scream-mix0.3+0.7_metastyle.png."""
+        """A blend of the --model files and the strength, for output names: photo_wave+scream-mix0.3+0.7_metastyle.png."""
         if self.interpolate_steps is not None:
-            return f"strip{self.interpolate_steps}"
-        if self.mix is not None:
-            return "mix" + "+".join(f"{weight:g}" for weight in self.mix)
-        return ""
+            blend = f"strip{self.interpolate_steps}"
+        elif self.mix is not None:
+            blend = "mix" + "+".join(f"{weight:g}" for weight in self.mix)
+        else:
+            blend = ""
+        return "-".join(part for part in (blend, super().output_label()) if part)

@@ -8,6 +8,7 @@ import traceback
 
 import typer
 
+from styletool.cli.method_options import PARSER_ERROR
 from styletool.errors import StyletoolError
 
 
@@ -50,13 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+    except typer.Abort:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except PARSER_ERROR as exc:
+        # Usage errors from the parser itself (missing argument, unknown flag): one line, exit 2.
+        _report(exc, exc.exit_code, debug=debug, message=exc.format_message())
     except Exception as exc:
-        if _is_click_abort(exc):
-            print("error: interrupted", file=sys.stderr)
-            sys.exit(130)
-        if _is_click_exception(exc):
-            # Usage errors from the parser itself (missing argument, bad value): one line, exit 2.
-            _report(exc, exc.exit_code, debug=debug, message=exc.format_message())
         # A bug: still one line unless --debug.
         _report(
             exc, 1, debug=debug, message=f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
@@ -94,16 +95,6 @@ def _has_children() -> bool:
     import multiprocessing
 
     return bool(multiprocessing.active_children())
-
-
-# Typer may use its own vendored copy of click, so its exceptions are recognised
-# by shape rather than by class.
-def _is_click_exception(exc: BaseException) -> bool:
-    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
-
-
-def _is_click_abort(exc: BaseException) -> bool:
-    return type(exc).__name__ == "Abort"
 
 
 def _report(exc: BaseException, code: int, *, debug: bool, message: str | None = None) -> None:

@@ -7,13 +7,10 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.method_help import method_options_command
+from styletool.cli.method_options import method_command, method_options
 from styletool.cli.output import print_json
-from styletool.cli.stylize import split_method_words
 from styletool.errors import StyletoolError, UsageError
-from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
-from styletool.framework.specs import resolve
 from styletool.io.shipped import model_for
 
 HELP = """Adapt a meta-trained model to a new painting; the result is an ordinary model file.
@@ -29,8 +26,8 @@ photos given with --content (one photo is enough). Then:
 
   styletool stylize photo.jpg --method metastyle --model wave.safetensors -o out.png
 
-Method options (--steps, --lr, --only-norm, ...) are ordinary flags;
-`styletool methods show METHOD` lists them.
+Method options (--steps, --lr, --only-norm, ...) are ordinary flags, listed
+below for --method's method.
 """
 
 
@@ -38,12 +35,10 @@ def install(app: typer.Typer) -> None:
     @app.command(
         "adapt",
         help=HELP,
-        cls=method_options_command("adapt"),
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        cls=method_command("adapt"),
     )
     def adapt(
         ctx: typer.Context,
-        words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method adaptation options."),
         method: str = typer.Option(
             ..., "--method", "-m", help="Method whose model to adapt (see `styletool methods`)."
         ),
@@ -63,18 +58,8 @@ def install(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing model file at -o."),
         json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
     ) -> None:
-        registry = get_registry()
-        spec = registry.method(method)
-        if "adapt" not in spec.capabilities:
-            can = ", ".join(registry.methods_that_can("adapt")) or "none installed"
-            raise UsageError(f"method '{method}' cannot adapt; methods that can: {can}")
-        options_cls = resolve(spec.adapt_options) if spec.adapt_options is not None else None
-        extra, option_words = split_method_words(list(words or []), options_cls)
-        if extra:
-            raise UsageError(f"unexpected argument '{extra[0]}' (give photos with --content or --content-dir)")
-        options = parse_options(options_cls, option_words, method=method) if options_cls is not None else None
-        if options_cls is None and option_words:
-            raise UsageError(f"no such option {option_words[0]} (method '{method}' has no adaptation options)")
+        get_registry().method_that_can(method, "adapt")
+        options = method_options(ctx)
         models = model_for(method, [model] if model is not None else [])
         if not models:
             raise UsageError(f"method '{method}' ships no model to adapt: give --model FILE")

@@ -7,14 +7,7 @@ import typer
 from styletool.cli.output import print_json, print_table, stdout_console
 from styletool.framework.options import option_infos
 from styletool.framework.plugins import get_registry
-from styletool.framework.specs import CAPABILITIES, resolve
-
-
-def method_options_class(spec):
-    """The options dataclass of a method, from its spec or its class."""
-    if spec.options is not None:
-        return resolve(spec.options)
-    return getattr(resolve(spec.load), "Options", None)
+from styletool.framework.specs import CAPABILITIES
 
 
 def install(app: typer.Typer) -> None:
@@ -49,9 +42,9 @@ def install(app: typer.Typer) -> None:
         console = stdout_console()
         console.print(f"[bold]{spec.name}[/bold]: {spec.summary}")
         console.print(f"can: {', '.join(sorted(spec.capabilities))}    plugin: {spec.plugin}")
-        options_cls = method_options_class(spec)
-        train_cls = resolve(spec.train_options) if spec.train_options is not None else None
-        adapt_cls = resolve(spec.adapt_options) if spec.adapt_options is not None else None
+        options_cls = spec.options_class("stylize")
+        train_cls = spec.options_class("train")
+        adapt_cls = spec.options_class("adapt")
         if options_cls is None and train_cls is None and adapt_cls is None:
             console.print("options: none")
             return

@@ -8,11 +8,11 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.catalog import method_options_class
+from styletool.cli.method_options import method_command, method_options
 from styletool.cli.progress import progress_bar
 from styletool.errors import StyletoolError, UsageError
-from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
+from styletool.io.shipped import model_for
 from styletool.pipeline import expand_inputs
 
 HELP = """Render a labelled comparison grid.
@@ -29,8 +29,8 @@ Examples:
 
   styletool grid a.jpg --method johnson --model starry.safetensors --model mosaic.safetensors -o grid.png
 
-Method options (such as --iterations) may follow the photos when one
---method is given.
+Method options (such as --iterations) apply when one --method is given;
+they are listed below for it.
 """
 
 
@@ -45,36 +45,35 @@ class Column:
 
 
 def plan_columns(
-    methods: list[str], styles: list[Path], models: list[Path], needs_style: dict[str, bool]
+    methods: list[str], styles: list[Path], models: dict[str, list[Path]], needs_style: dict[str, bool]
 ) -> list[Column]:
     """The grid's columns: a column per painting for methods that paint from one, else per model.
 
-    A method that needs a painting (gatys) gets a column per painting. One
-    that runs a model gets a column per model, or, with one model and
-    paintings given (metastyle adapting a meta-trained model), a column per
-    painting. Labels name the method only when several are compared.
+    ``models`` are each method's: the --model files, else its shipped
+    default. A method that needs a painting (gatys) gets a column per
+    painting. One that runs a model gets a column per model, or, with one
+    model and paintings given (metastyle adapting a meta-trained model), a
+    column per painting. Labels name the method only when several are compared.
     """
     columns = []
     for method in methods:
         prefix = f"{method}: " if len(methods) > 1 else ""
-        if needs_style[method] or (len(models) <= 1 and styles):
+        if needs_style[method] or (len(models[method]) <= 1 and styles):
             if not styles:
                 raise UsageError(f"method '{method}' needs at least one --style PAINTING")
-            columns += [Column(method, prefix + s.stem, [s], models[:1]) for s in styles]
-        elif models:
-            columns += [Column(method, prefix + m.stem, styles, [m]) for m in models]
+            columns += [Column(method, prefix + s.stem, [s], models[method][:1]) for s in styles]
+        elif models[method]:
+            columns += [Column(method, prefix + m.stem, styles, [m]) for m in models[method]]
         else:
             raise UsageError(f"method '{method}' needs a --model file")
     return columns
 
 
 def install(app: typer.Typer) -> None:
-    @app.command("grid", help=HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    @app.command("grid", help=HELP, cls=method_command("stylize", default_method="gatys"))
     def grid(
         ctx: typer.Context,
-        words: list[str] | None = typer.Argument(
-            None, metavar="PHOTO... [METHOD OPTIONS]", help="Photos, folders or glob patterns."
-        ),
+        words: list[str] | None = typer.Argument(None, metavar="PHOTO...", help="Photos, folders or glob patterns."),
         style: list[Path] = typer.Option([], "--style", "-s", help="A painting; repeat for several (one column each)."),
         method: list[str] = typer.Option(
             [], "--method", "-m", help="Method; repeat to compare methods side by side (default: gatys)."
@@ -85,35 +84,21 @@ def install(app: typer.Typer) -> None:
         cell: int = typer.Option(256, "--cell", min=32, help="Side of each square cell of the grid, in pixels."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output if it exists."),
     ) -> None:
-        from styletool.cli.stylize import split_method_words
-
         registry = get_registry()
         methods = list(dict.fromkeys(method or ["gatys"]))
-        specs = {name: registry.method(name) for name in methods}
-        for name, spec in specs.items():
-            if "stylize" not in spec.capabilities:
-                raise UsageError(
-                    f"method '{name}' cannot stylize; methods that can: {', '.join(registry.methods_that_can('stylize'))}"
-                )
-        options_cls = method_options_class(specs[methods[0]]) if len(methods) == 1 else None
-        raw_inputs, option_words = split_method_words(list(words or []), options_cls)
-        if option_words and len(methods) > 1:
-            raise UsageError(
-                f"method options such as {option_words[0]} apply to one --method; compare methods at their defaults"
-            )
-        options = {
-            name: parse_options(method_options_class(spec), option_words if len(methods) == 1 else [], method=name)
-            if method_options_class(spec)
-            else None
-            for name, spec in specs.items()
-        }
+        for name in methods:
+            registry.method_that_can(name, "stylize")
+        # Method options apply to one --method; several methods are compared at their defaults.
+        options = {name: method_options(ctx) if len(methods) == 1 else None for name in methods}
+        raw_inputs = list(words or [])
         if not raw_inputs:
             raise UsageError("give at least one PHOTO")
         photos = expand_inputs(raw_inputs)
         settings = state.global_options(ctx)
         runtime = settings.runtime()
         needs_style = {name: runtime.method(name).needs_style for name in methods}
-        columns = plan_columns(methods, list(style), list(model), needs_style)
+        models = {name: model_for(name, list(model)) for name in methods}
+        columns = plan_columns(methods, list(style), models, needs_style)
         _render(
             photos,
             columns,
@@ -128,45 +113,34 @@ def install(app: typer.Typer) -> None:
 
 
 def _render(photos, columns, options, *, output, size, cell, overwrite, runtime, quiet) -> None:
-    from styletool.framework.methods import StylizeRequest
     from styletool.grid import labelled_grid
     from styletool.io.images import check_output_path, load_painting, save_image
-    from styletool.pipeline import load_photo
-    from styletool.pipeline.results import blamed_on, checked_pictures
+    from styletool.pipeline import Stylizer, load_photo
 
     check_output_path(output, inputs=photos)
     if output.exists() and not overwrite:
         raise StyletoolError("output already exists; pass --overwrite to replace it", where=output)
-    paintings = {path: load_painting(path).pixels[None] for column in columns for path in column.styles}
+    paintings = {path: load_painting(path).pixels for column in columns for path in column.styles}
     images = [load_photo(path, size=size, default_size=None) for path in photos]
 
-    header = [None] + [paintings[c.styles[0]] if c.styles and len(c.styles) == 1 else None for c in columns]
+    header = [None] + [paintings[c.styles[0]][None] if len(c.styles) == 1 else None for c in columns]
     cells, labels = [header], [[""] + [c.label for c in columns]]
     results: list[list] = [[image.pixels[None]] for image in images]
     for column in columns:
-        stylizer = runtime.method(column.method)
-        request = StylizeRequest(
-            options=options[column.method],
-            styles=[runtime.to_device(paintings[p]) for p in column.styles],
-            style_names=[p.stem for p in column.styles],
-            model=column.models[0] if column.models else None,
-            models=list(column.models),
-            inputs=list(photos),
-        )
-        plugin = runtime.registry.method(column.method).plugin
-        with (
-            progress_bar(f"prepare {column.label}", quiet=quiet) as bar,
-            blamed_on(column.method, plugin, stage="preparing"),
-        ):
-            prepared = stylizer.prepare(request, progress=bar)
+        with progress_bar(f"prepare {column.label}", quiet=quiet) as bar:
+            stylizer = Stylizer.load(
+                column.method,
+                styles=column.styles,
+                models=column.models,
+                options=options[column.method],
+                runtime=runtime,
+                photos=photos,
+                progress=bar,
+            )
         for row, (path, image) in enumerate(zip(photos, images)):
-            runtime.reseed()
             with progress_bar(f"{path.name} x {column.label}", quiet=quiet) as bar:
                 try:
-                    content = runtime.to_device(image.pixels[None])
-                    with blamed_on(column.method, plugin):
-                        result = stylizer.stylize(content, request, prepared, progress=bar)
-                    result = checked_pictures(result, content, count=1, method=column.method, plugin=plugin)
+                    result = stylizer.stylize(image.pixels[None], progress=bar)
                 except StyletoolError as exc:
                     exc.where = exc.where or str(path)
                     raise

@@ -1,4 +1,4 @@
-"""`styletool models`: the shipped models, and the metadata of any model file."""
+"""`styletool models`: the models plugins ship, and the metadata of any model file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from styletool.cli.output import print_json, stdout_console
 
 def install(app: typer.Typer) -> None:
     models_app = typer.Typer(
-        help="List the models that ship with styletool (`styletool models`), or inspect a model file (`styletool models info MODEL`)."
+        help="List the models that ship with the installed plugins (`styletool models`), or inspect a model file (`styletool models info MODEL`)."
     )
     app.add_typer(models_app, name="models")
 
@@ -23,23 +23,26 @@ def install(app: typer.Typer) -> None:
         """List the shipped models: name, method, styles. Name one with --model NAME, no path needed."""
         if ctx.invoked_subcommand is not None:
             return
+        from styletool.framework.plugins import get_registry
         from styletool.io.modelfile import read_metadata
-        from styletool.io.shipped import shipped_models
 
-        shipped = shipped_models()
+        registry = get_registry()
         console = stdout_console()
-        if not shipped and not json:
-            console.print("no models ship with this installation")
-        for model in shipped.values():
-            metadata = read_metadata(model.path)
+        if not registry.models and not json:
+            console.print("no installed plugin ships a model")
+        for model in registry.models.values():
+            method = registry.methods.get(model.method)
+            default = method is not None and method.default_model == model.name
+            metadata = read_metadata(model.file)
             styles = metadata.get("styles", [])
             if json:
                 print_json(
                     {
                         "name": model.name,
                         "method": model.method,
-                        "default": model.default,
-                        "file": str(model.path),
+                        "default": default,
+                        "plugin": model.plugin,
+                        "file": str(model.file),
                         "styles": styles,
                         "architecture": metadata.get("architecture", "full"),
                         "strength": metadata.get("neutral", False) is True,
@@ -47,8 +50,10 @@ def install(app: typer.Typer) -> None:
                     }
                 )
                 continue
-            default = " (default for --method " + model.method + ")" if model.default else ""
-            console.print(f"[bold]{model.name}[/bold]  method {model.method}{default}", highlight=False)
+            note = f" (default for --method {model.method})" if default else ""
+            console.print(
+                f"[bold]{model.name}[/bold]  method {model.method}{note}, plugin {model.plugin}", highlight=False
+            )
             if model.summary:
                 console.print(f"  {model.summary}", highlight=False)
             if metadata.get("kind") == "meta":

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from styletool.errors import UsageError
+
+if TYPE_CHECKING:
+    from styletool.preview import PreviewServer
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -30,7 +34,9 @@ def tee(*callbacks):
 
 
 @contextmanager
-def preview_page(enabled: bool, *, title: str, host: str, port: int, main: bool = True) -> Iterator[object | None]:
+def preview_page(
+    enabled: bool, *, title: str, host: str, port: int, main: bool = True
+) -> Iterator[PreviewServer | None]:
     """A running :class:`styletool.preview.PreviewServer` for the block (None when not asked, or not rank 0)."""
     if not enabled:
         if port or host != "127.0.0.1":

@@ -11,19 +11,15 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.catalog import method_options_class
-from styletool.cli.method_help import method_options_command
+from styletool.cli.method_options import method_command, method_options
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
 from styletool.cli.progress import progress_bar
 from styletool.errors import UsageError
-from styletool.framework.options import option_infos, parse_options
 from styletool.framework.plugins import get_registry
 from styletool.io.shipped import model_for
 from styletool.pipeline import DEFAULT_NAME, InputResult, JobListener, StylizeJob, expand_inputs, output_paths, run_job
 from styletool.pipeline.files import style_label
-
-GLOBAL_OPTIONS = {"-q", "--quiet", "--debug", "--device", "--precision", "--seed"}
 
 HELP = """Stylize photos with a painting's style.
 
@@ -35,8 +31,8 @@ Examples:
 
   styletool stylize clip.mp4 --method johnson --model starry.safetensors -o out.mp4 --temporal-smoothing 0.8
 
-Method options (such as --iterations for gatys) are ordinary flags after the
-photos; `styletool methods show METHOD` lists them.
+Method options (such as --iterations for gatys) are ordinary flags, listed
+below for --method's method (`styletool stylize --method cin --help`).
 
 Videos (.mp4, .mov, .mkv, .webm, .avi) are stylized frame by frame by the
 feed-forward methods (johnson, cin, metastyle), keeping the frame rate, the
@@ -45,42 +41,16 @@ duration and the sound; this needs the video extra (pip install
 """
 
 
-def split_method_words(words: list[str], options_cls: type | None) -> tuple[list[str], list[str]]:
-    """Separate photo paths from method option words (a flag and, if it takes one, its value)."""
-    takes_value = {}
-    if options_cls is not None:
-        takes_value = {info.flag: not info.is_flag for info in option_infos(options_cls)}
-    inputs: list[str] = []
-    option_words: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word.startswith("-") and len(word) > 1:
-            if word.split("=")[0] in GLOBAL_OPTIONS:
-                raise UsageError(f"{word} is a global option: put it before the command (styletool {word} stylize ...)")
-            option_words.append(word)
-            if "=" not in word and takes_value.get(word, False) and i + 1 < len(words):
-                option_words.append(words[i + 1])
-                i += 1
-        else:
-            inputs.append(word)
-        i += 1
-    return inputs, option_words
-
-
 def install(app: typer.Typer) -> None:
     @app.command(
         "stylize",
         help=HELP,
-        cls=method_options_command("stylize", default_method="gatys"),
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        cls=method_command("stylize", default_method="gatys"),
     )
     def stylize(
         ctx: typer.Context,
         words: list[str] | None = typer.Argument(
-            None,
-            metavar="PHOTO... [METHOD OPTIONS]",
-            help="Photos, folders, glob patterns, or - to read paths from stdin.",
+            None, metavar="PHOTO...", help="Photos, folders, glob patterns, or - to read paths from stdin."
         ),
         style: list[Path] = typer.Option(
             [], "--style", "-s", help="A painting whose style to use; repeat for several."
@@ -142,18 +112,9 @@ def install(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
     ) -> None:
         registry = get_registry()
-        spec = registry.method(method)
-        if "stylize" not in spec.capabilities:
-            can = ", ".join(registry.methods_that_can("stylize")) or "none installed"
-            raise UsageError(f"method '{method}' cannot stylize; methods that can: {can}")
-        options_cls = method_options_class(spec)
-        raw_inputs, option_words = split_method_words(list(words or []), options_cls)
-        if options_cls is None:
-            if option_words:
-                raise UsageError(f"no such option {option_words[0]} (method '{method}' has no options)")
-            options = None
-        else:
-            options = parse_options(options_cls, option_words, method=method)
+        registry.method_that_can(method, "stylize")
+        options = method_options(ctx)
+        raw_inputs = list(words or [])
         if overwrite and skip_existing:
             raise UsageError("give --overwrite or --skip-existing, not both")
         model = model_for(method, list(model))
@@ -203,7 +164,7 @@ def _frame_range(text: str | None):
 
 def _run(job: StylizeJob, *, json: bool, preview: tuple[bool, str, int], global_options: state.GlobalOptions) -> None:
     """Run the job with progress bars, error lines, JSON records and the preview page; exit 1 if an input failed."""
-    from styletool.training import Distributed
+    from styletool.framework.distributed import Distributed
 
     runtime = global_options.runtime()
     dist = Distributed.from_environment()  # under torchrun every process runs this same command on its share
@@ -239,7 +200,7 @@ class _Reporter(JobListener):
             if self.debug:
                 traceback.print_exception(result.error, file=sys.stderr)
             typer.echo(f"error: {result.error}", err=True)
-        if result.picture is not None and self.page is not None:
+        if result.picture is not None and result.output is not None and self.page is not None:
             self.page.show(result.picture, stage=f"done: {result.output.name}")
         if self.json:
             error = str(result.error) if result.error is not None else None
@@ -268,5 +229,6 @@ def _settings(job: StylizeJob) -> dict:
     """The run's settings for --json records."""
     import dataclasses
 
-    values = dataclasses.asdict(job.options) if dataclasses.is_dataclass(job.options) else {}
+    options = job.options
+    values = dataclasses.asdict(options) if dataclasses.is_dataclass(options) and not isinstance(options, type) else {}
     return {**values, "styles": [str(p) for p in job.styles], "models": [str(m) for m in job.models]}

@@ -7,20 +7,16 @@ from pathlib import Path
 import typer
 
 from styletool.cli import state
-from styletool.cli.method_help import method_options_command
+from styletool.cli.method_options import method_command, method_options
 from styletool.cli.output import print_json
 from styletool.cli.preview_cli import HOST_HELP, PORT_HELP, PREVIEW_HELP, preview_page, tee
-from styletool.cli.stylize import split_method_words
 from styletool.errors import UsageError
-from styletool.framework.options import parse_options
 from styletool.framework.plugins import get_registry
-from styletool.framework.specs import resolve
+from styletool.io.formats import IMAGE_SUFFIXES
 from styletool.io.shipped import resolve_model
 
 # --preview: the network's picture of a fixed photo every this many steps.
 PREVIEW_EVERY = 5
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 HELP = """Train a feed-forward model on a folder of photos.
 
@@ -39,7 +35,7 @@ model file, or an earlier run's checkpoint, is not replaced without
 paintings, network or loss settings). Under
 `torchrun --nproc_per_node N -m styletool train ...` every process trains on
 its own share of each batch. Method options (loss weights and layers) are
-ordinary flags; `styletool methods show METHOD` lists them.
+ordinary flags, listed below for --method's method.
 """
 
 
@@ -47,12 +43,10 @@ def install(app: typer.Typer) -> None:
     @app.command(
         "train",
         help=HELP,
-        cls=method_options_command("train"),
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        cls=method_command("train"),
     )
     def train(
         ctx: typer.Context,
-        words: list[str] | None = typer.Argument(None, metavar="[METHOD OPTIONS]", help="Method training options."),
         method: str = typer.Option(..., "--method", "-m", help="Method to train (see `styletool methods`)."),
         content_dir: Path = typer.Option(..., "--content-dir", help="Folder of training photos, read recursively."),
         style: list[Path] = typer.Option([], "--style", "-s", help="A painting to learn; repeat for several (cin)."),
@@ -119,21 +113,8 @@ def install(app: typer.Typer) -> None:
         port: int = typer.Option(0, "--port", help=PORT_HELP),
         host: str = typer.Option("127.0.0.1", "--host", help=HOST_HELP),
     ) -> None:
-        registry = get_registry()
-        spec = registry.method(method)
-        if "train" not in spec.capabilities:
-            can = ", ".join(registry.methods_that_can("train")) or "none installed"
-            raise UsageError(f"method '{method}' cannot train; methods that can: {can}")
-        options_cls = resolve(spec.train_options) if spec.train_options is not None else None
-        extra, option_words = split_method_words(list(words or []), options_cls)
-        if extra:
-            raise UsageError(f"unexpected argument '{extra[0]}' (train reads photos from --content-dir)")
-        if options_cls is None:
-            if option_words:
-                raise UsageError(f"no such option {option_words[0]} (method '{method}' has no training options)")
-            options = None
-        else:
-            options = parse_options(options_cls, option_words, method=method)
+        spec = get_registry().method_that_can(method, "train")
+        options = method_options(ctx)
         if output.suffix.lower() != ".safetensors":
             raise UsageError("model files end in .safetensors", where=output)
         if not output.parent.exists():
@@ -201,8 +182,8 @@ def _paintings_in(folder: Path | None) -> list[Path]:
 def _run(trainer, request, *, plugin: str | None, json: bool, preview: tuple[bool, str, int], quiet: bool) -> None:
     """Train with a progress bar and the preview page, then print the summary (exit 130 when interrupted)."""
     from styletool.cli.progress import progress_bar
+    from styletool.framework.distributed import Distributed
     from styletool.pipeline.results import blamed_on
-    from styletool.training import Distributed
 
     method, output = trainer.name, request.output
     watch, host, port = preview

@@ -28,5 +28,10 @@ def register_backbones(register):
 
 
 @hookspec
+def register_models(register):
+    """Register model files the plugin ships: ``register(ModelSpec(...))``."""
+
+
+@hookspec
 def register_commands(app):
     """Add Typer commands or sub-apps to the ``styletool`` CLI."""

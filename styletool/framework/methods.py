@@ -60,7 +60,7 @@ class TrainRequest:
 
     options: Any
     settings: Any
-    content_dir: Path
+    content_dir: Path | None  # None when ``content_files`` names the photos
     output: Path
     styles: list[torch.Tensor] = field(default_factory=list)
     style_names: list[str] = field(default_factory=list)

@@ -1,24 +1,26 @@
-"""Typed, documented method options, parsed from ordinary ``--flags``.
+"""Typed, documented method options, given as ordinary ``--flags`` or from Python.
 
 A method declares its options as a dataclass whose fields are made with
-:func:`option`. The CLI turns ``--style-weight 1e4`` into
-``options.style_weight = 10000.0``, checking types, ranges and choices, and
-``styletool methods show NAME`` prints the same table. This module does not
-import torch, so it can be used in a plugin's light options module.
+:func:`option`. The command line (styletool.cli.method_options) turns
+``--style-weight 1e4`` into ``options.style_weight = 10000.0`` through
+:func:`convert_value`, and Python callers go through :func:`make_options`:
+both check types, ranges and choices with :func:`check_value`, and
+``styletool methods show NAME`` prints the same table. This module imports
+neither torch nor the CLI, so it can be used in a plugin's light options module.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Any
-
-import click
+from typing import Any, Protocol, runtime_checkable
 
 from styletool.errors import UsageError
 
@@ -49,8 +51,19 @@ def option(
         "metavar": metavar,
     }
     if isinstance(default, (list, dict, set)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return field(default_factory=functools.partial(copy.copy, default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+@runtime_checkable
+class LabelledOptions(Protocol):
+    """Options that say what distinguishes their picture among those of the same paintings and models.
+
+    The label goes into output names (``{style}``: cin's style or blend, a
+    strength other than 1); "" when there is nothing to tell.
+    """
+
+    def output_label(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -129,8 +142,8 @@ def option_infos(options_cls: type) -> list[OptionInfo]:
     for f in dataclasses.fields(options_cls):
         if f.default is not MISSING:
             default = f.default
-        elif f.default_factory is not MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
         else:
             default = MISSING
         meta = f.metadata
@@ -148,96 +161,6 @@ def option_infos(options_cls: type) -> list[OptionInfo]:
             )
         )
     return infos
-
-
-class OptionType(click.ParamType):
-    """The click parameter type of one declared option: its conversion, choices and range, with styletool's messages."""
-
-    def __init__(self, info: OptionInfo):
-        self.info = info
-        self.name = info.type_name
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        return convert_value(self.info, value) if isinstance(value, str) else value
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        # (click 8.1 calls this without ctx, 8.2 with it)
-        if self.info.choices:
-            return "[" + "|".join(self.info.choices) + "]"
-        return self.info.type_name.upper().replace(" ", "_")
-
-
-def click_options(options_cls: type) -> list[click.Option]:
-    """The options of a dataclass as click options: flags, types, defaults and help, for parsing and ``--help``."""
-    params = []
-    for info in option_infos(options_cls):
-        default = None if info.default is MISSING else info.default
-        help_text = info.help
-        limits = info.describe_range()
-        if limits and not info.choices:
-            help_text += f" [{limits}]"
-        if info.is_flag:
-            name = info.flag[2:]
-            params.append(click.Option([f"--{name}/--no-{name}", info.name], default=default, help=help_text))
-        else:
-            if info.is_list:
-                # A list is given comma-separated, by repeating the flag, or both: --style-blend 0.7,0.3.
-                how = {"multiple": True}
-                if default:
-                    help_text += f"  [default: {info.describe_default()}]"
-            else:
-                how = {"default": default, "show_default": default is not None}
-            params.append(
-                click.Option(
-                    [info.flag, info.name],
-                    type=OptionType(info),
-                    required=info.default is MISSING,
-                    help=help_text,
-                    **how,
-                )
-            )
-    return params
-
-
-def parse_options(options_cls: type, args: Sequence[str], *, method: str = "") -> Any:
-    """Build an options instance from command-line words like ``--lr 0.1``, parsed by click.
-
-    Raises :class:`UsageError` for unknown flags (with a suggestion), missing
-    values, wrong types and out-of-range values.
-    """
-    infos = {info.flag: info for info in option_infos(options_cls)}
-    command = click.Command(method or "options", params=click_options(options_cls), add_help_option=False)
-    given = {infos[word.partition("=")[0]].name for word in args if word.partition("=")[0] in infos}
-    try:
-        context = command.make_context(method or "options", list(args), resilient_parsing=False)
-    except click.NoSuchOption as exc:
-        raise UsageError(_unknown_flag_message(exc.option_name, infos, method)) from None
-    except click.MissingParameter as exc:
-        raise UsageError(f"missing option {exc.param.opts[0] if exc.param else ''}".strip()) from None
-    except click.BadOptionUsage as exc:
-        info = infos.get(exc.option_name)
-        if info is not None and info.is_flag:
-            raise UsageError(
-                f"option {info.flag} is a switch and takes no value (say {info.flag} or --no-{info.flag[2:]})"
-            ) from None
-        kind = f" ({info.type_name})" if info else ""
-        raise UsageError(f"option {exc.option_name} needs a value{kind}") from None
-    except click.UsageError as exc:  # a stray argument
-        words = [word for word in args if not word.startswith("-")]
-        raise UsageError(f"unexpected argument {words[0]!r}" if words else exc.format_message()) from None
-    values = {}
-    for name, value in context.params.items():
-        if isinstance(value, tuple):  # a list option, once per time it was given
-            if not value:
-                continue
-            value = None if any(part is None for part in value) else [item for part in value for item in part]
-        if value is not None or name in given:
-            values[name] = value
-
-    try:
-        return options_cls(**values)
-    except TypeError as exc:  # a required option left out
-        raise UsageError(str(exc)) from None
 
 
 def make_options(options_cls: type, values: dict[str, Any] | None = None) -> Any:
@@ -345,10 +268,3 @@ def _type_name(annotation: Any, choices: tuple[str, ...] | None = None) -> str:
         (item_type, *_rest) = typing.get_args(kind) or (str,)
         return f"list of {_type_name(item_type)}s"
     return {bool: "flag", int: "integer", float: "number", str: "text"}.get(kind, str(kind))
-
-
-def _unknown_flag_message(flag: str, infos: dict[str, OptionInfo], method: str) -> str:
-    close = difflib.get_close_matches(flag, list(infos), n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    owner = f" for method '{method}'" if method else ""
-    return f"no such option {flag}{owner}{hint}"

@@ -33,6 +33,7 @@ COLLECTION_HOOKS = {
     "register_methods": "method",
     "register_losses": "loss",
     "register_backbones": "backbone",
+    "register_models": "model",
 }
 
 
@@ -147,7 +148,7 @@ class PluginManager:
             if record.status != "ok":
                 continue
             plugin = self.pm.get_plugin(record.name)
-            specs = []
+            specs: list[Any] = []
             try:
                 for hook_name, kind in COLLECTION_HOOKS.items():
                     for impl in getattr(self.pm.hook, hook_name).get_hookimpls():

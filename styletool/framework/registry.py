@@ -1,4 +1,4 @@
-"""Name -> spec lookups for methods, losses and backbones, with conflicts and suggestions."""
+"""Name -> spec lookups for methods, losses, backbones and shipped models, with conflicts and suggestions."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import difflib
 from dataclasses import dataclass, field
 
 from styletool.errors import UnknownNameError, UsageError
-from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec
+from styletool.framework.specs import BackboneSpec, LossSpec, MethodSpec, ModelSpec
 
-SPEC_TYPES = {"method": MethodSpec, "loss": LossSpec, "backbone": BackboneSpec}
-PLURALS = {"method": "methods", "loss": "losses", "backbone": "backbones"}
+SPEC_TYPES = {"method": MethodSpec, "loss": LossSpec, "backbone": BackboneSpec, "model": ModelSpec}
+PLURALS = {"method": "methods", "loss": "losses", "backbone": "backbones", "model": "models"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Registry:
     methods: dict[str, MethodSpec] = field(default_factory=dict)
     losses: dict[str, LossSpec] = field(default_factory=dict)
     backbones: dict[str, BackboneSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     # Names several third-party plugins registered, none chosen: (kind, name) -> the plugins, with how to choose.
     contested: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -70,6 +71,30 @@ class Registry:
 
     def backbone(self, name: str) -> BackboneSpec:
         return self.get("backbone", name)
+
+    def model(self, name: str) -> ModelSpec:
+        return self.get("model", name)
+
+    def default_model(self, method: str) -> ModelSpec | None:
+        """The shipped model ``method`` uses when no ``--model`` is given (its spec's ``default_model``), if any."""
+        name = self.method(method).default_model
+        if name is None:
+            return None
+        model = self.models.get(name)
+        if model is None or model.method != method:
+            raise UsageError(
+                f"method '{method}' uses the shipped model '{name}' by default, but no plugin ships a {method} "
+                f"model of that name; give --model FILE (`styletool plugins` shows what failed to load)"
+            )
+        return model
+
+    def method_that_can(self, name: str, capability: str) -> MethodSpec:
+        """The method ``name``, or an error naming the methods that can do ``capability`` (stylize, train, ...)."""
+        spec = self.method(name)
+        if capability not in spec.capabilities:
+            can = ", ".join(self.methods_that_can(capability)) or "none installed"
+            raise UsageError(f"method '{name}' cannot {capability}; methods that can: {can}")
+        return spec
 
     def methods_that_can(self, capability: str) -> list[str]:
         return sorted(n for n, s in self.methods.items() if capability in s.capabilities)

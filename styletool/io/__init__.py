@@ -1,2 +1,2 @@
-"""Files: images (read, written, resized), model files (safetensors, no code), atomic writes, the
-user cache folder, and the models shipped inside the package."""
+"""Files: images (read, written, resized) and the suffixes of those read (formats), model files
+(safetensors, no code), atomic writes, the user cache folder, and the models plugins ship (shipped)."""

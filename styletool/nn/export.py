@@ -53,7 +53,6 @@ def exportable(path: str | Path) -> tuple[nn.Module, tuple[Tensor, ...], dict]:
     """The model in ``path`` as an eval-mode module for export, example inputs, and the file's metadata."""
     model = load_model(path)
     metadata = model.metadata
-    num_styles = metadata.get("num_styles")
     if not is_transformer_model(metadata):
         raise ModelFileError(
             f"a '{metadata.get('method')}' model is not a transformer network; export handles the models of "
@@ -67,8 +66,9 @@ def exportable(path: str | Path) -> tuple[nn.Module, tuple[Tensor, ...], dict]:
         # computes at full strength, taking only the image, as single-style models always were.
         metadata = {key: value for key, value in metadata.items() if key not in ("num_styles", "neutral")}
         return _Single(net.single_style(torch.tensor([1.0])).requires_grad_(False)).eval(), (image,), metadata
-    if net.conditional:
-        return _Conditional(net).eval(), (image, torch.full((1, num_styles), 1.0 / num_styles)), metadata
+    if net.num_styles is not None:
+        styles = net.num_styles
+        return _Conditional(net).eval(), (image, torch.full((1, styles), 1.0 / styles)), metadata
     return _Single(net).eval(), (image,), metadata
 
 
@@ -94,7 +94,7 @@ def export_model(path: str | Path, output: str | Path, *, fmt: str) -> Path:
 def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, target: Path) -> None:
     try:
         import onnx
-        import onnxscript  # noqa: F401
+        import onnxscript  # noqa: F401 - torch.onnx's exporter imports it; here the message is ours
     except ImportError:
         raise UsageError("ONNX export needs the onnx extra: pip install 'styletool[onnx]'") from None
     batch = torch.export.Dim("batch", min=1)
@@ -120,6 +120,8 @@ def _export_onnx(module: nn.Module, inputs: tuple[Tensor, ...], metadata: dict, 
             )
         except Exception as error:  # the exporter's errors are long; keep the first line
             raise ExportError(f"ONNX export failed: {describe(error)}") from error
+    if program is None:  # what the dynamo exporter returns unless asked to write the file itself
+        raise ExportError("ONNX export failed: the exporter returned no program")
     model = program.model_proto
     for key, value in _description(metadata).items():
         entry = model.metadata_props.add()

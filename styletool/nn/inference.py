@@ -30,6 +30,8 @@ Measured speeds are in docs/performance.md (``python -m benchmarks --only feedfo
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -44,8 +46,15 @@ from styletool.nn.transformer import ConditionalInstanceNorm2d, TransformerNet, 
 class _FastLayer(nn.Module):
     """Convolution (plain, strided or sub-pixel upsampling), instance norm with fixed affine, optional ReLU."""
 
-    def __init__(self, layer: _ConvNorm, style: Tensor | None, *, int8: bool = False):
+    weight: Tensor
+    bias: Tensor
+    scale: Tensor
+    shift: Tensor
+
+    def __init__(self, layer: nn.Module, style: Tensor | None, *, int8: bool = False):
         super().__init__()
+        if not isinstance(layer, _ConvNorm):
+            raise TypeError(f"not a layer of a TransformerNet: {type(layer).__name__}")
         conv = layer.conv
         if int8 and layer.upsample:
             raise ValueError("upsampling layers stay in floating point")
@@ -54,7 +63,7 @@ class _FastLayer(nn.Module):
         self.pad = conv.kernel_size[0] // 2
         self.relu = layer.relu
         self.out_channels = conv.out_channels
-        weight, bias = conv.weight.detach(), conv.bias.detach()
+        weight, bias = conv.weight.detach(), _bias(conv).detach()
         if self.upsample:
             weight, bias = subpixel_weights(weight), bias.repeat(4)
         self.register_buffer("weight", weight.clone())
@@ -97,14 +106,19 @@ class _FastLayer(nn.Module):
 class _FastHead(nn.Module):
     """The final 9x9 convolution to RGB, as a 9x1 convolution to 27 channels and 9 shifted sums."""
 
-    def __init__(self, conv: nn.Conv2d):
+    columns: Tensor
+    bias: Tensor
+
+    def __init__(self, conv: nn.Module):
         super().__init__()
+        if not isinstance(conv, nn.Conv2d):
+            raise TypeError(f"not the head convolution of a TransformerNet: {type(conv).__name__}")
         out, cin, kh, kw = conv.weight.shape
         self.out, self.kw = out, kw
         # Column offset j of the kernel becomes output group j: [kw * out, cin, kh, 1].
         columns = conv.weight.detach().permute(3, 0, 1, 2).reshape(kw * out, cin, kh, 1)
         self.register_buffer("columns", columns.contiguous())
-        self.register_buffer("bias", conv.bias.detach().clone()[:, None, None])
+        self.register_buffer("bias", _bias(conv).detach().clone()[:, None, None])
 
     def forward(self, x: Tensor) -> Tensor:
         pad = self.kw // 2
@@ -132,9 +146,10 @@ class InferenceTransformer(nn.Module):
         super().__init__()
         self.channels_last = channels_last or int8  # oneDNN's integer convolutions work channels-last
         self.encoder = nn.ModuleList([_FastLayer(layer, style, int8=int8) for layer in net.encoder])
+        # Each residual block's two layers (first, second), in the order the block registered them.
         self.residuals = nn.ModuleList(
             [
-                nn.ModuleList([_FastLayer(block.first, style, int8=int8), _FastLayer(block.second, style, int8=int8)])
+                nn.ModuleList([_FastLayer(layer, style, int8=int8) for layer in block.children()])
                 for block in net.residuals
             ]
         )
@@ -192,12 +207,13 @@ def for_inference(
     if net.conditional:
         if style is None:
             raise ValueError(f"this network holds {net.num_styles} styles; pass style= (an index or weights)")
-        weights = net.style_weights(style, 1, like=net.head[1].weight, strength=strength)[0]
+        weights = net.style_weights(style, 1, like=_head(net).weight, strength=strength)
+        weights = None if weights is None else weights[0]
     elif style is not None:
         raise ValueError("this network holds one style; do not pass style=")
     elif strength != 1.0:
         raise ValueError("this network has no neutral row to weaken its style toward")
-    device = net.head[1].weight.device
+    device = _head(net).weight.device
     if int8:
         require_int8(device)
     if channels_last is None:
@@ -227,7 +243,7 @@ def fast_network(
         # Each call picks its own integer scales, which the compiler would specialize on and recompile for.
         raise UsageError("--int8 and --compile do not combine; pick one (--int8 is the faster on a CPU)")
     fast = for_inference(net.to(device), style, strength=strength, int8=int8)
-    return torch.compile(fast) if compile else fast
+    return cast(nn.Module, torch.compile(fast)) if compile else fast
 
 
 def subpixel_weights(weight: Tensor) -> Tensor:
@@ -267,5 +283,23 @@ def subpixel_upsample_conv(x: Tensor, weight: Tensor, bias: Tensor, out_channels
 def _norm_affine(norm: nn.Module, style: Tensor | None) -> tuple[Tensor, Tensor]:
     """Per-channel scale and shift of a plain or conditional instance norm (the style folded in)."""
     if isinstance(norm, ConditionalInstanceNorm2d):
+        if style is None:
+            raise ValueError("a conditional network needs the style's weights")
         return (style @ norm.scale).detach().clone(), (style @ norm.shift).detach().clone()
+    if not isinstance(norm, nn.InstanceNorm2d) or norm.weight is None or norm.bias is None:
+        raise TypeError(f"not an affine instance norm: {type(norm).__name__}")
     return norm.weight.detach().clone(), norm.bias.detach().clone()
+
+
+def _bias(conv: nn.Conv2d) -> Tensor:
+    if conv.bias is None:  # every convolution of a TransformerNet has one
+        raise TypeError("a convolution without a bias")
+    return conv.bias
+
+
+def _head(net: TransformerNet) -> nn.Conv2d:
+    """The network's last convolution (after its padding)."""
+    head = net.head[1]
+    if not isinstance(head, nn.Conv2d):
+        raise TypeError(f"not a TransformerNet head: {type(head).__name__}")
+    return head

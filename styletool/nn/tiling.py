@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import cast
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from styletool.events import Progress, ProgressCallback, ignore_progress
-from styletool.nn.inference import InferenceTransformer
+from styletool.nn.inference import InferenceTransformer, _FastLayer
 from styletool.nn.kernels import memory_format
 from styletool.nn.transformer import pad_to_multiple_of_4
 
@@ -52,9 +53,10 @@ def _cores(size: int, tile: int) -> list[tuple[int, int]]:
 class _Moments:
     """Per-channel mean and variance accumulated over pieces of one feature map (float64)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
-        self.total = self.squares = None
+        self.total: Tensor | None = None
+        self.squares: Tensor | None = None
 
     def add(self, x: Tensor) -> None:
         x = x.double()
@@ -63,7 +65,8 @@ class _Moments:
         self.squares = squares if self.squares is None else self.squares + squares
         self.count += x.shape[0] * x.shape[2] * x.shape[3]
 
-    def freeze(self, layer) -> None:
+    def freeze(self, layer: _FastLayer) -> None:
+        assert self.total is not None and self.squares is not None, "no pieces added"
         mean = self.total / self.count
         var = (self.squares / self.count - mean * mean).clamp_min(0)
         scale = layer.scale.double() / torch.sqrt(var + layer.eps)
@@ -109,6 +112,11 @@ class _Passes:
         self.progress(Progress(stage="tiles", step=self.done, total=self.total, unit="tiles/s"))
 
 
+def _fast_layers(modules: nn.Module) -> list[_FastLayer]:
+    """The layers of an inference network's encoder, decoder or residual block, in order."""
+    return [cast(_FastLayer, module) for module in modules.children()]
+
+
 def _passes(network: InferenceTransformer, height: int, width: int, tile: int, context: int) -> int:
     """How many tile passes :func:`_stylize_one` makes on one image: one per tile per statistics or output pass."""
     padded_h, padded_w = height + (-height) % 4, width + (-width) % 4
@@ -133,7 +141,8 @@ def stylize_tiled(
     """
     tile = max(16, tile - tile % 4)
     context = max(16, context + (-context) % 4)
-    total = image.shape[0] * _passes(network, *image.shape[-2:], tile, context)
+    height, width = image.shape[-2:]
+    total = image.shape[0] * _passes(network, height, width, tile, context)
     passes = _Passes(total, progress or ignore_progress)
     return torch.cat([_stylize_one(network, single, tile, context, passes) for single in image.split(1)])
 
@@ -143,7 +152,7 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
     height, width = image.shape[-2:]
     x = network.to_layout(pad_to_multiple_of_4(image))
     full_h, full_w = x.shape[-2:]
-    encoder, decoder = list(network.encoder), list(network.decoder)
+    encoder, decoder = _fast_layers(network.encoder), _fast_layers(network.decoder)
     spans = [1, 2, 4]  # input pixels per pixel of each encoder layer's output
     with _unfrozen_afterwards(network):
         # Encoder statistics, one layer at a time, over the tiles' cores.
@@ -172,7 +181,8 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
                 (..., *_scaled(core, origin, 1 / 4))
             ]
             passes.step()
-        for first, second in network.residuals:
+        for block in network.residuals:
+            first, second = _fast_layers(block)
             y = second(first(trunk))
             y += trunk
             trunk = y
@@ -202,18 +212,13 @@ def _stylize_one(network: InferenceTransformer, image: Tensor, tile: int, contex
 
 
 def available_memory(device: torch.device) -> int:
-    """Bytes the device can give right now (GPU: free memory; CPU: MemAvailable, else 4 GB)."""
+    """Bytes the device can give right now (GPU: free memory; CPU: what the system can give without swapping)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 << 30
+    import psutil  # the same answer on Linux (MemAvailable), macOS and Windows
+
+    return int(psutil.virtual_memory().available)
 
 
 def needs_tiling(image: Tensor, device: torch.device, *, budget_fraction: float = 0.25) -> bool:

@@ -76,6 +76,7 @@ class _Norm(nn.Module):
 
     def __init__(self, channels: int, num_styles: int | None):
         super().__init__()
+        self.norm: nn.InstanceNorm2d | ConditionalInstanceNorm2d
         if num_styles is None:
             self.norm = nn.InstanceNorm2d(channels, affine=True)
         else:
@@ -207,22 +208,23 @@ class TransformerNet(nn.Module):
             return None
         if style is None:
             raise ValueError(f"this network holds {self.num_styles} styles; pass style= (an index or weights)")
+        num_styles = self.rows - int(self.neutral)
         if isinstance(style, str):
             if style != NEUTRAL or not self.neutral:
                 raise ValueError(f"style {style!r}: only a network with a neutral row takes style={NEUTRAL!r}")
-            style = self.num_styles
+            style = num_styles
         if isinstance(style, int):
             if not 0 <= style < self.rows:
-                raise ValueError(f"style index {style} out of range 0..{self.num_styles - 1}")
+                raise ValueError(f"style index {style} out of range 0..{num_styles - 1}")
             weights = F.one_hot(torch.full((batch,), style, device=like.device), self.rows).to(like.dtype)
         else:
             weights = style.to(device=like.device, dtype=like.dtype)
             if weights.dim() == 1:
                 weights = weights.expand(batch, -1)
-            if self.neutral and weights.shape == (batch, self.num_styles):
+            if self.neutral and weights.shape == (batch, num_styles):
                 weights = F.pad(weights, (0, 1))  # weights over the styles only: none on the neutral row
             if weights.shape != (batch, self.rows):
-                raise ValueError(f"style weights must be [{batch}, {self.num_styles}], got {list(weights.shape)}")
+                raise ValueError(f"style weights must be [{batch}, {num_styles}], got {list(weights.shape)}")
         if strength != 1.0:
             if not self.neutral:
                 raise ValueError("this network has no neutral row to weaken its style toward")
@@ -251,7 +253,7 @@ class TransformerNet(nn.Module):
         or the mean of the styles' rows. It goes after the styles, before the
         neutral row.
         """
-        if not self.conditional:
+        if self.num_styles is None:
             raise ValueError("only a conditional network can take more styles")
         source = self.num_styles if copy_from == NEUTRAL and self.neutral else copy_from
         for module in self.modules():
@@ -273,7 +275,7 @@ class TransformerNet(nn.Module):
         trained on many paintings already paint, and the averaged norms sit
         among the styles.
         """
-        if not self.conditional:
+        if self.num_styles is None:
             raise ValueError("only a conditional network has styles to fix")
         weights = torch.full((self.num_styles,), 1 / self.num_styles) if style is None else style.float().cpu()
         if self.neutral and weights.shape[0] == self.num_styles:

@@ -124,6 +124,9 @@ class Backbone(nn.Module):
     input image only, which is what Gatys-style optimization needs.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         layers: Layers,
@@ -149,7 +152,7 @@ class Backbone(nn.Module):
             # An in-place activation would overwrite the output of the layer
             # before it, which the caller may have asked for (conv1_1 and relu1_1).
             if getattr(module, "inplace", False):
-                module.inplace = False
+                module.inplace = False  # type: ignore[assignment]  # (torch types module attributes as Tensor | Module)
         self.name = name
         self.scale = float(scale)
         self.bgr = bool(bgr)

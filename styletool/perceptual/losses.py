@@ -16,7 +16,7 @@ import copy
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor
@@ -125,7 +125,8 @@ class FeatureLoss(ABC):
 
     def __call__(self, features: Mapping[str, Tensor], target: Mapping[str, Any]) -> Tensor:
         """Sum over layers of ``weight * layer_loss(features[layer], target[layer])``."""
-        return sum(weight * self.layer_loss(features[layer], target[layer]) for layer, weight in self.layers.items())
+        terms = (weight * self.layer_loss(features[layer], target[layer]) for layer, weight in self.layers.items())
+        return cast(Tensor, sum(terms))
 
     def relative_to(self, target: Mapping[str, Any], features: Mapping[str, Tensor]) -> FeatureLoss:
         """A copy whose layer weights are divided by each layer's loss for blank (all-zero) features.

@@ -39,6 +39,10 @@ class FeedForwardOptions:
         help="Run most of the network's convolutions in 8-bit integers (x86 CPUs only): faster, and a picture the eye cannot tell from the exact one (figures: docs/performance.md).",
     )
 
+    def output_label(self) -> str:
+        """A strength other than 1, for output names: photo_starry-s0.5_johnson.png."""
+        return f"s{self.strength:g}" if self.strength != 1 else ""
+
 
 @dataclass
 class PerceptualOptions:

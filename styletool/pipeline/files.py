@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from styletool.errors import UsageError
+from styletool.framework.options import LabelledOptions
 from styletool.framework.plugins import get_registry
+from styletool.io.formats import IMAGE_SUFFIXES
 from styletool.video import VIDEO_SUFFIXES, WRITABLE_VIDEO_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 _GLOB_CHARS = set("*?[")
 NAME_FIELDS = ("stem", "folder", "style", "method", "ext")
 DEFAULT_NAME = "{stem}_{style}_{method}.{ext}"
@@ -130,18 +131,12 @@ def safe_name_part(text: str) -> str:
 def option_label(options: Any) -> str:
     """What distinguishes a picture among those one method makes from the same paintings and models.
 
-    A method's options declare it with an ``output_label()`` method (cin: the
-    style or blend chosen); a ``strength`` other than 1 is added here for
-    every method that has one. Empty when there is nothing to tell.
+    A method's options declare it with an ``output_label()`` method
+    (:class:`styletool.framework.options.LabelledOptions`; cin: the style or
+    blend chosen, feed-forward methods: a strength other than 1). Empty when
+    there is nothing to tell.
     """
-    parts = []
-    declared = getattr(options, "output_label", None)
-    if callable(declared):
-        parts.append(declared() or "")
-    strength = getattr(options, "strength", None)
-    if isinstance(strength, (int, float)) and not isinstance(strength, bool) and strength != 1:
-        parts.append(f"s{strength:g}")
-    return "-".join(part for part in parts if part)
+    return options.output_label() if isinstance(options, LabelledOptions) else ""
 
 
 def style_label(styles: list[Path], models: list[Path]) -> str:
@@ -182,9 +177,7 @@ def output_paths(
         raise UsageError("no output: give -o FILE (one input) or --output-dir DIR")
     root = output_dir.resolve()
     if isinstance(options, Mapping):  # from Python, by their names: made into the method's options, checked
-        from styletool.pipeline.photo import checked_options
-
-        options = checked_options(get_registry().method(method), options)
+        options = get_registry().method(method).make_options(options)
     label = "-".join(part for part in (style_label, option_label(options)) if part)
     folders = _folders(inputs)
     paths = []

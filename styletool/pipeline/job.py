@@ -13,9 +13,10 @@
     )
     tally = run_job(job)  # a Tally: done, skipped, failed
 
-The run checks every destination before any long work, reads the
-paintings and does the method's per-run work (``prepare``) once, then goes
-through the inputs in order: photos decode in a background thread while the
+The run checks every destination before any long work, prepares the
+method once (a :class:`styletool.Stylizer`: paintings read, models and
+options resolved, the method's per-run work done), then goes through the
+inputs in order: photos decode in a background thread while the
 previous ones are stylized, same-size photos go through the method together
 (up to ``batch_size``, when the method can batch), videos frame by frame.
 Each output is written atomically; a failed input is reported and the run
@@ -29,7 +30,6 @@ and prints errors and JSON lines; the default listener stays silent.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from styletool.errors import StyletoolError, UsageError, describe
 from styletool.events import ProgressCallback, ignore_progress
 from styletool.pipeline.shards import Tally
+from styletool.pipeline.stylizer import Stylizer
 from styletool.video import (
     FrameRange,
     StillRegionBlend,
@@ -52,9 +53,9 @@ from styletool.video import (
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from styletool.framework.methods import Method, StylizeRequest
+    from styletool.framework.distributed import Distributed
+    from styletool.framework.registry import Registry
     from styletool.framework.runtime import Runtime
-    from styletool.training import Distributed
 
 EXISTING = ("refuse", "skip", "overwrite")
 
@@ -99,7 +100,7 @@ class StylizeJob:
     # each is reported as skipped, with the reason, and counted.
     skipped: list[Path] = field(default_factory=list)
 
-    def check(self, registry) -> None:
+    def check(self, registry: Registry) -> None:
         """Refuse, before any model loads, what this job cannot do."""
         if len(self.inputs) != len(self.outputs):
             raise UsageError(f"{len(self.inputs)} inputs but {len(self.outputs)} outputs")
@@ -109,10 +110,7 @@ class StylizeJob:
             raise UsageError(f"existing outputs: '{self.existing}' is not one of {', '.join(EXISTING)}")
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
-        spec = registry.method(self.method)
-        if "stylize" not in spec.capabilities:
-            can = ", ".join(registry.methods_that_can("stylize")) or "none installed"
-            raise UsageError(f"method '{self.method}' cannot stylize; methods that can: {can}")
+        spec = registry.method_that_can(self.method, "stylize")
         if not any(is_video(path) for path in self.inputs):
             if self.frames is not None or self.temporal_smoothing:
                 raise UsageError("--frames and --temporal-smoothing apply to videos, and no input is a video")
@@ -170,21 +168,14 @@ def run_job(
     input is stylized; errors of one input are reported to ``listener`` and
     counted. With ``fail_fast`` the run stops at the first failed input.
     """
+    from styletool.framework.distributed import Distributed
     from styletool.framework.runtime import Runtime
-    from styletool.io.shipped import model_for
-    from styletool.pipeline.photo import checked_options
     from styletool.pipeline.shards import GATHER_TIMEOUT, gather_tally
-    from styletool.training import Distributed, resolve_training_device
 
     runtime = runtime or Runtime()
     job.check(runtime.registry)
-    job = dataclasses.replace(
-        job,
-        options=checked_options(runtime.registry.method(job.method), job.options),
-        models=model_for(job.method, [Path(model) for model in job.models]),
-    )
     dist = dist or Distributed.from_environment()
-    runtime.device = resolve_training_device(runtime.device, dist)
+    runtime.device = dist.process_device(runtime.device)
     dist.setup(runtime.device, timeout=GATHER_TIMEOUT)  # no-op in a single process
     try:
         run = _Run(job, runtime, listener or JobListener(), dist)
@@ -220,14 +211,9 @@ class _Run:
         self.tally = Tally()
 
     def go(self) -> None:
-        from styletool.io.images import load_painting
         from styletool.pipeline.shards import my_share
 
         job = self.job
-        stylizer = self.runtime.method(job.method)
-        self.plugin = self.runtime.registry.method(job.method).plugin
-        if stylizer.needs_style and not job.styles:
-            raise UsageError(f"method '{job.method}' needs at least one --style PAINTING")
         self._check_destinations()
         if self.dist.main:  # every process found them; one reports them
             self._unreadable(job.skipped)
@@ -249,32 +235,35 @@ class _Run:
         if not todo:
             return
 
-        request = self._request(todo, [self.runtime.to_device(load_painting(path).pixels[None]) for path in job.styles])
-        with self.listener.progress("prepare") as progress, self._blamed("preparing"):
-            prepared = stylizer.prepare(request, progress=progress)
-        with self._blamed():
-            variants = stylizer.variants(request, prepared)
-            can_batch = variants is None and stylizer.can_batch(request, prepared)
-        if variants is not None and any(item.video for item in todo):
-            raise UsageError(
-                f"with these options method '{job.method}' makes several pictures of each photo, on one sheet: "
-                "it cannot stylize video"
+        with self.listener.progress("prepare") as progress:
+            stylizer = Stylizer.load(
+                job.method,
+                styles=job.styles,
+                models=job.models,
+                options=job.options,
+                runtime=self.runtime,
+                # every process sees the same photos (metastyle adapts on them, identically everywhere)
+                photos=[item.path for item in todo] if self.dist.world == 1 else job.inputs,
+                preview_every=job.preview_every,
+                progress=progress,
             )
-        batch = job.batch_size if can_batch else 1
+        if stylizer.variants is not None and any(item.video for item in todo):
+            stylizer.video()  # refuses, saying why
+        batch = job.batch_size if stylizer.can_batch else 1
         group: list[_Input] = []
         # Photos decode in a background thread while the previous ones are stylized.
         for item, error in _prefetched(lambda item: self._load(item, stylizer), todo, ahead=max(2, batch)):
             if error is not None:
-                self._photos(group, stylizer, request, prepared, variants)  # results are reported in input order
+                self._photos(group, stylizer)  # results are reported in input order
                 self._fail(item, error)
                 continue
             if group and (item.video or len(group) == batch or item.image.pixels.shape != group[0].image.pixels.shape):
-                self._photos(group, stylizer, request, prepared, variants)
+                self._photos(group, stylizer)
             if item.video:
-                self._video(item, stylizer, request, prepared, batch)
+                self._video(item, stylizer, batch)
             else:
                 group.append(item)
-        self._photos(group, stylizer, request, prepared, variants)
+        self._photos(group, stylizer)
 
     def _unreadable(self, paths: list[Path]) -> None:
         from styletool.pipeline.files import unreadable_reason
@@ -284,12 +273,6 @@ class _Run:
             self.tally.unreadable.append(str(path))
             reason = StyletoolError(unreadable_reason(path), where=path)
             self.listener.finished(InputResult(path, None, "skipped", error=reason))
-
-    def _blamed(self, stage: str = ""):
-        """Exceptions from inside the method's code, reported as its plugin's (one line, not a traceback)."""
-        from styletool.pipeline.results import blamed_on
-
-        return blamed_on(self.job.method, self.plugin, stage=stage)
 
     def _check_destinations(self) -> None:
         """Every destination checked before any long work starts."""
@@ -310,35 +293,18 @@ class _Run:
             if job.bit_depth == 16 and kind not in ("PNG", "TIFF"):
                 raise UsageError(f"--bit-depth 16 needs a PNG or TIFF output, not {kind}", where=out)
 
-    def _request(self, todo: list[_Input], styles: list[Tensor]) -> StylizeRequest:
-        from styletool.framework.methods import StylizeRequest
-
-        job = self.job
-        return StylizeRequest(
-            options=job.options,
-            styles=styles,
-            style_names=[path.stem for path in job.styles],
-            model=job.models[0] if job.models else None,
-            models=list(job.models),
-            # every process sees the same photos (metastyle adapts on them, identically everywhere)
-            inputs=[item.path for item in todo] if self.dist.world == 1 else list(job.inputs),
-            preview_every=job.preview_every,
-        )
-
-    def _load(self, item: _Input, stylizer: Method) -> _Input:
-        from styletool.pipeline.photo import load_photo
-
+    def _load(self, item: _Input, stylizer: Stylizer) -> _Input:
         item.started = time.perf_counter()
         if not item.video:  # videos are decoded as they are stylized
-            item.image = load_photo(item.path, size=self.job.size, default_size=stylizer.default_size)
+            item.image = stylizer.read_photo(item.path, size=self.job.size)
         return item
 
-    def _photos(self, group: list[_Input], stylizer: Method, request, prepared, variants) -> None:
+    def _photos(self, group: list[_Input], stylizer: Stylizer) -> None:
         """Stylize the same-size photos waiting in ``group`` in one call, save each, and empty the group."""
         import torch
 
         from styletool.io.images import save_image
-        from styletool.pipeline.results import MethodError, checked_pictures
+        from styletool.pipeline.results import MethodError
 
         if not group:
             return
@@ -347,20 +313,15 @@ class _Run:
         label = waiting[0].path.name if len(waiting) == 1 else f"{waiting[0].path.name} (+{len(waiting) - 1})"
         snapshots = Snapshots(waiting[0].out, fmt=self.job.format)
         try:
-            self.runtime.reseed()  # each output depends only on its own input and the seed
-            content = self.runtime.to_device(torch.cat([item.image.pixels[None] for item in waiting]))
-            with self.listener.progress(label) as progress, self._blamed():
-                results = stylizer.stylize(content, request, prepared, progress=snapshots.wrap(progress))
-            count = len(waiting) if variants is None else len(variants.labels)
-            # Nothing is written that is not a picture: a NaN, a wrong shape or a 0-255 result is the method's error.
-            results = checked_pictures(results, content, count=count, method=self.job.method, plugin=self.plugin)
-            if variants is not None:
-                results = variant_sheet(content, results, variants)
+            photos = torch.cat([item.image.pixels[None] for item in waiting])
+            with self.listener.progress(label) as progress:
+                # Nothing is written that is not a picture: a NaN, a wrong shape or a 0-255 result is the method's error.
+                results = stylizer.stylize(photos, progress=snapshots.wrap(progress))
         except StyletoolError as exc:
             if isinstance(exc, MethodError) and len(waiting) > 1:
                 # One photo of the batch may be the cause: each on its own says which, and the others get done.
                 for item in waiting:
-                    self._photos([item], stylizer, request, prepared, variants)
+                    self._photos([item], stylizer)
                 return
             for item in waiting:
                 self._fail(item, exc)
@@ -374,7 +335,7 @@ class _Run:
                 save_image(
                     result,
                     item.out,
-                    alpha=_alpha_for(item.image.alpha, result) if variants is None else None,
+                    alpha=_alpha_for(item.image.alpha, result) if stylizer.variants is None else None,
                     format=self.job.format,
                     bits=self.job.bit_depth,
                 )
@@ -389,29 +350,17 @@ class _Run:
             seconds = (time.perf_counter() - item.started) / len(waiting)
             self._done(item, seconds, losses=snapshots.last_losses, picture=result)
 
-    def _video(self, item: _Input, stylizer: Method, request, prepared, batch: int) -> None:
+    def _video(self, item: _Input, stylizer: Stylizer, batch: int) -> None:
         """Stylize one video, ``batch`` frames at a time, with the method's per-video state."""
-        from styletool.pipeline.results import checked_pictures
-
         job = self.job
-
-        def run(frames):
-            # The frames bar is the video's progress; a method's own events for one batch would only flicker it.
-            with self._blamed():
-                pictures = stylizer.stylize(frames, request, state, progress=ignore_progress)
-            return checked_pictures(
-                pictures, frames, count=frames.shape[0], method=job.method, plugin=self.plugin, same_size=True
-            )
-
         try:
-            with self._blamed("starting a video"):
-                state = stylizer.start_video(request, prepared)
+            frames = stylizer.video()
             steady = StillRegionBlend(job.temporal_smoothing) if job.temporal_smoothing else None
             with self.listener.progress(item.path.name) as progress:
                 result = stylize_video(
                     item.path,
                     item.out,
-                    run,
+                    frames,
                     device=self.runtime.device,
                     batch_size=batch,
                     frames=job.frames or FrameRange(),
@@ -463,26 +412,13 @@ def _alpha_for(alpha: Tensor | None, picture: Tensor) -> Tensor | None:
     return F.interpolate(alpha[None], size=picture.shape[-2:], mode="bilinear", antialias=True)[0].clamp(0, 1)
 
 
-def variant_sheet(photo: Tensor, pictures: Tensor, variants) -> Tensor:
-    """One photo's variants (``[V, 3, H, W]``) on a labelled sheet, the photo first if asked."""
-    from styletool.grid import labelled_sheet
-
-    images = [picture[None].float() for picture in pictures]
-    labels = list(variants.labels)
-    if len(images) != len(labels):
-        raise StyletoolError(f"the method made {len(images)} pictures for {len(labels)} labelled variants")
-    if variants.with_photo:
-        images, labels = [photo[:1].float(), *images], ["photo", *labels]
-    return labelled_sheet(images, labels, columns=variants.columns).to(photo.device)
-
-
 def _prefetched(load, items, *, ahead) -> Iterator[tuple[Any, StyletoolError | None]]:
     """Yield ``(item, None)`` for each item loaded by ``load`` in a worker thread, or ``(item, error)``."""
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="styletool-load") as pool:
-        pending = deque()
+        pending: deque[tuple[Any, Future]] = deque()
         queue = iter(items)
         for item in queue:
             pending.append((item, pool.submit(load, item)))

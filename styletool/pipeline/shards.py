@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from styletool.training import Distributed
+    from styletool.framework.distributed import Distributed
 
 T = TypeVar("T")
 
@@ -64,6 +64,7 @@ def gather_tally(tally: Tally, dist: Distributed) -> Tally:
     torch_dist.all_gather_object(tallies, tally)
     total = Tally()
     for part in tallies:
+        assert part is not None  # all_gather_object filled every place
         total.done += part.done
         total.skipped += part.skipped
         total.failed.extend(part.failed)

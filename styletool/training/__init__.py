@@ -20,8 +20,7 @@ form step ``s``'s batch, and how each is cropped, are pure functions of
 uninterrupted run would have seen, whatever the number of workers.
 
 Modules: settings (the run's settings, the task protocol, learning-rate
-schedules), data (photos, crops, the batches of each step), distributed,
-checkpoints, engine (the loop itself), feedforward (the task johnson and cin
+schedules), data (photos, crops, the batches of each step), checkpoints, engine (the loop itself), feedforward (the task johnson and cin
 train: painting rows and a style-neutral row).
 """
 
@@ -41,7 +40,6 @@ from styletool.training.data import (
     loader_workers,
     random_resized_crop,
 )
-from styletool.training.distributed import Distributed, resolve_training_device
 from styletool.training.engine import Trainer, TrainResult, run_training
 from styletool.training.feedforward import FeedForwardTask
 from styletool.training.settings import (
@@ -59,7 +57,6 @@ __all__ = [
     "LR_SCHEDULES",
     "ZOOM_RANGE",
     "BasicTask",
-    "Distributed",
     "FeedForwardTask",
     "PhotoFolder",
     "StepBatches",
@@ -75,7 +72,6 @@ __all__ = [
     "loader_workers",
     "lr_factor",
     "random_resized_crop",
-    "resolve_training_device",
     "run_training",
     "save_checkpoint",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fnmatch import fnmatch
 from itertools import islice
 from pathlib import Path
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from torch import Tensor
 
-from styletool.training.distributed import Distributed
+from styletool.framework.distributed import Distributed
 from styletool.training.settings import TrainingError
 
 # Crops are taken from the photo resized so its shorter side is image_size
@@ -44,9 +44,9 @@ class PhotoFolder(torch.utils.data.Dataset):
         image_size: int,
         crop_size: int | None = None,
         seed: int = 0,
-        files: list[str | os.PathLike] | None = None,
+        files: Sequence[str | os.PathLike] | None = None,
         keep_decoded: bool = False,
-        exclude: list[str] = (),
+        exclude: Sequence[str] = (),
     ):
         self.image_size = image_size
         self.crop_size = crop_size or image_size
@@ -57,11 +57,13 @@ class PhotoFolder(torch.utils.data.Dataset):
         self.files: list[Path] = []
         self.unreadable: list[Path] = []
         if files is not None:  # photos named one by one (adapting on the user's own photos)
-            self.root = None
+            self.root: Path | None = None
             candidates = [Path(f) for f in files]
             for path in candidates:
                 if not path.is_file():
                     raise TrainingError("no such file" if not path.exists() else "not a file", where=path)
+        elif root is None:
+            raise TrainingError("no photos: give a folder or the files")
         else:
             self.root = Path(root)
             if not self.root.is_dir():

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -17,6 +17,9 @@ from torch import Tensor, nn
 
 from styletool.errors import UsageError, describe
 from styletool.events import Progress, ProgressCallback, ignore_progress
+from styletool.framework.distributed import Distributed
+from styletool.framework.methods import TrainRequest
+from styletool.framework.runtime import Runtime
 from styletool.training.checkpoints import (
     CHECKPOINT_FORMAT,
     default_checkpoint_dir,
@@ -24,7 +27,6 @@ from styletool.training.checkpoints import (
     save_checkpoint,
 )
 from styletool.training.data import KEEP_DECODED_UP_TO, PhotoFolder, StepBatches, collate
-from styletool.training.distributed import Distributed, resolve_training_device
 from styletool.training.settings import TrainingError, TrainingTask, TrainSettings, lr_factor
 
 
@@ -77,7 +79,7 @@ class Trainer:
         # Mixed precision: the forward passes autocast to this type (None: fp32). fp16 needs its
         # gradients scaled to stay representable; bf16 has fp32's range and does not.
         self.precision = precision
-        if precision == torch.float16 and getattr(task, "backward_inside", False):
+        if precision == torch.float16 and task.backward_inside:
             raise UsageError(
                 "this method back-propagates inside its own loss and cannot train in fp16; use --precision bf16 or fp32"
             )
@@ -85,16 +87,15 @@ class Trainer:
         # Mixed-precision convolutions run fastest channels-last (oneDNN and tensor cores compute in
         # that layout): measured 1.2x per step on a CPU with the light network.
         self.memory_format = torch.channels_last if precision is not None else torch.contiguous_format
-        self.task.model.to(device=device, memory_format=self.memory_format)
+        self.task.model.to(device=device).to(memory_format=self.memory_format)
         self.optimizer = torch.optim.Adam(self._parameter_groups(), lr=settings.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(settings.lr_schedule, step, settings.steps)
         )
 
-    def _parameter_groups(self) -> list:
-        """What the optimizer trains: the task's parameters, or its groups with their own learning rates."""
-        groups = getattr(self.task, "parameter_groups", None)
-        return groups(self.settings.lr) if groups is not None else self.task.parameters()
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        """What the optimizer trains: the task's parameter groups, each may have its own learning rate."""
+        return self.task.parameter_groups(self.settings.lr)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -157,7 +158,7 @@ class Trainer:
             raise TrainingError(
                 f"checkpoint does not fit this model ({describe(error, limit=100)})", where=path
             ) from None
-        self.task.model.to(device=self.device, memory_format=self.memory_format)
+        self.task.model.to(device=self.device).to(memory_format=self.memory_format)
         self.step = int(state["step"])
         self.resumed = True
         self.failed = set(state.get("failed", []))
@@ -197,7 +198,7 @@ class Trainer:
 
     def _model_for_training(self) -> nn.Module:
         model = self.task.model
-        if self.dist.world > 1 and getattr(self.task, "ddp", True):
+        if self.dist.world > 1 and self.task.ddp:
             ids = [self.device.index] if self.device.type == "cuda" else None
             model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         return model
@@ -246,8 +247,8 @@ class Trainer:
                     with self._autocast():
                         terms = self.task.loss(model, photos, self.step)
                     self._check_finite(terms)
-                    if not getattr(self.task, "backward_inside", False):
-                        total = sum(terms.values())
+                    if not self.task.backward_inside:
+                        total = cast(Tensor, sum(terms.values()))
                         (self.scaler.scale(total) if self.scaler else total).backward()
                     if model is self.task.model and self.dist.world > 1:
                         self._average_gradients()
@@ -327,9 +328,8 @@ class Trainer:
             or (self.step % every and self.step != self.settings.steps)
         ):
             return None
-        sample = getattr(self.task, "sample", None) or self.task.model
         with torch.no_grad():
-            return sample(self.preview_photo).detach().float().clamp(0, 1).cpu()
+            return self.task.sample(self.preview_photo).detach().float().clamp(0, 1).cpu()
 
     def _report(self, losses: dict[str, float], images: int, started: float, writer) -> None:
         elapsed = time.perf_counter() - started
@@ -421,9 +421,9 @@ def painting_digests(styles: list[Tensor]) -> list[str]:
 
 
 def run_training(
-    runtime,
+    runtime: Runtime,
     task_factory: Callable[[], TrainingTask],
-    request,
+    request: TrainRequest,
     *,
     method: str,
     progress: ProgressCallback = ignore_progress,
@@ -436,16 +436,15 @@ def run_training(
     settings: TrainSettings = request.settings
     settings.check()
     distributed = Distributed.from_environment()
-    device = resolve_training_device(runtime.device, distributed)
+    device = distributed.process_device(runtime.device)
     distributed.setup(device)
     try:
-        files = getattr(request, "content_files", None)
         data = PhotoFolder(
             request.content_dir,
             image_size=settings.image_size,
             crop_size=settings.crop,
             seed=settings.seed,
-            files=files,
+            files=request.content_files,
             exclude=settings.exclude,
         )
         # Loading in this process from a small set of photos (adaptation, quick runs): decode each photo once.
@@ -464,7 +463,7 @@ def run_training(
             progress=progress,
             distributed=distributed,
             precision=runtime.optimization_dtype,
-            paintings=painting_digests(list(getattr(request, "styles", []) or [])),
+            paintings=painting_digests(list(request.styles)),
         )
         if request.resume is not None:
             trainer.resume(request.resume)

@@ -42,6 +42,10 @@ class FeedForwardTask(BasicTask):
     lack a neutral row (models made before it existed).
     """
 
+    # A styletool TransformerNet (rows, neutral, style_parameters); styletool.nn is a sibling layer,
+    # not imported here, so the type checker takes the network's word for it.
+    model: Any
+
     def __init__(
         self,
         net: nn.Module,
@@ -98,7 +102,7 @@ class FeedForwardTask(BasicTask):
         if self.only_styles:
             return [{"params": trained}]
         tables = {id(p) for p in self.model.style_parameters()}
-        groups = [
+        groups: list[dict[str, Any]] = [
             {"params": [p for p in trained if id(p) not in tables]},
             {"params": [p for p in trained if id(p) in tables], "lr": lr * self.style_lr_scale},
         ]
@@ -128,7 +132,9 @@ class FeedForwardTask(BasicTask):
         index = torch.tensor([rows - 1 if row is None else row for row in per_photo], device=photos.device)
         output = model(photos, style=F.one_hot(index, rows).to(photos.dtype))
         painted = [i for i, row in enumerate(per_photo) if row is not None]
-        terms = self.perceptual(output[painted], photos[painted], [self.targets[per_photo[i]] for i in painted])
+        terms = self.perceptual(
+            output[painted], photos[painted], [self.targets[row] for row in per_photo if row is not None]
+        )
         neutral = [i for i, row in enumerate(per_photo) if row is None]
         if neutral:
             # Weighted by its share of the batch, so the styles' terms keep their meaning.

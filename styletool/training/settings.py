@@ -67,37 +67,69 @@ class TrainSettings:
 
 
 class TrainingTask(Protocol):
-    """What a method hands the engine."""
+    """What a method hands the engine. :class:`BasicTask` gives every part but ``loss`` a default."""
 
     model: nn.Module
+    # True: ``loss()`` back-propagates its terms itself (say one piece at a time, so memory does not
+    # grow with the number of pieces) and returns them detached, for reporting only.
+    backward_inside: bool
+    # False: ``loss()`` calls the network functionally (with weights it computed, as meta-learning
+    # does), which DistributedDataParallel cannot see; the engine then leaves the network unwrapped
+    # and averages the gradients across processes itself after the backward pass.
+    ddp: bool
 
     def parameters(self) -> list[nn.Parameter]:
         """The parameters to optimize (all of the model's, or a subset)."""
+        ...
+
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        """What the optimizer trains: groups with ``params`` and optionally their own ``lr``.
+
+        The learning-rate schedule scales every group alike.
+        """
+        ...
 
     def loss(self, model: nn.Module, photos: Tensor, step: int) -> dict[str, Tensor]:
         """Weighted loss terms for one batch (``model`` may be the DDP wrapper); the engine sums them."""
+        ...
+
+    def sample(self, photo: Tensor) -> Tensor:
+        """The current network's picture of ``photo`` (``[1, 3, H, W]``), for the live preview."""
+        ...
 
     def model_file(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         """Tensors and metadata of the finished model."""
+        ...
 
     def state(self) -> dict[str, Any]:
         """Extra task state for checkpoints (tensors, numbers, strings, lists, dicts)."""
+        ...
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state` returned."""
+        ...
 
 
 class BasicTask:
-    """The parts most tasks share: train every parameter, save the network with ``self.metadata``, no extra state.
+    """The parts most tasks share: train every parameter in one group, back-propagate the summed loss,
+    save the network with ``self.metadata``, no extra state.
 
     Subclasses set ``model`` and ``metadata`` and write ``loss``.
     """
 
     model: nn.Module
     metadata: dict[str, Any]
+    backward_inside = False
+    ddp = True
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters())
+
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]]:
+        return [{"params": self.parameters()}]
+
+    def loss(self, model: nn.Module, photos: Tensor, step: int) -> dict[str, Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} has no loss")
 
     def model_file(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         return self.model.state_dict(), self.metadata
@@ -111,22 +143,6 @@ class BasicTask:
 
     def load_state(self, state: dict[str, Any]) -> None:
         pass
-
-
-# Two optional task attributes change how the engine takes a step:
-#
-# ``backward_inside = True``: ``loss()`` back-propagates its terms itself (say
-# one piece at a time, so memory does not grow with the number of pieces) and
-# returns them detached, for reporting only.
-#
-# ``parameter_groups(lr)``: the parameters as optimizer groups, each a dict
-# with ``params`` and optionally its own ``lr`` (the learning-rate schedule
-# scales every group alike); instead of ``parameters()`` for the optimizer.
-#
-# ``ddp = False``: ``loss()`` calls the network functionally (with weights it
-# computed, as meta-learning does), which DistributedDataParallel cannot see.
-# The engine then leaves the network unwrapped and averages the gradients
-# across processes itself after the backward pass.
 
 
 def lr_factor(schedule: str, step: int, steps: int) -> float:

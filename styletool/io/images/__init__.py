@@ -16,8 +16,8 @@ What Pillow cannot do, and how this module copes:
   8-bit precision (littleCMS in Pillow works on 8-bit RGB only) and reports
   ``bits=8``. Profiles describing themselves as sRGB are taken as sRGB as is.
 * Without a 16-bit RGB mode Pillow cannot write such files either:
-  ``bits=16`` output uses the small PNG and TIFF writers at the end of this
-  module, built on ``zlib`` and ``struct``.
+  ``bits=16`` TIFF goes through tifffile, and PNG through a small writer of
+  our own (``write.py`` says why no library does it).
 
 Every file written carries the sRGB colour profile (the pixels are sRGB; an
 untagged file is only assumed to be), and JPEGs keep full colour resolution

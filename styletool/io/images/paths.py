@@ -6,12 +6,12 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from styletool.errors import ImageError
+from styletool.errors import ImageError, StyletoolError
 
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littleCMS: colour profiles are ignored.
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]
 
 
 # File suffix (lowercase, no dot) -> Pillow format name.
@@ -54,7 +54,7 @@ def check_output_path(
     check_destination(path, inputs=inputs, error=ImageError)
 
 
-def check_destination(path: Path, *, inputs: Iterable[str | os.PathLike], error: type[Exception]) -> None:
+def check_destination(path: Path, *, inputs: Iterable[str | os.PathLike], error: type[StyletoolError]) -> None:
     """Raise ``error`` (naming ``path``) if a file cannot be written at ``path`` without clobbering one of ``inputs``.
 
     Shared by images and videos; each checks its own format first.

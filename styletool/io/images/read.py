@@ -8,7 +8,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import PIL.Image
@@ -22,7 +22,7 @@ from styletool.io.images.resize import longest_side_shape, resize_longest
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littleCMS: colour profiles are ignored.
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]
 
 
 # Pillow's own default decompression-bomb limit (about 0.25 GB as RGBA).
@@ -88,7 +88,7 @@ def load_image(path: str | os.PathLike, *, size: int | None = None, max_pixels: 
 
     if size is not None:
         # Refuse before resizing: an absurd size would otherwise try to allocate gigabytes and fail obscurely.
-        new_height, new_width = longest_side_shape(*values.shape[:2], size)
+        new_height, new_width = longest_side_shape(values.shape[0], values.shape[1], size)
         if new_height * new_width > max_pixels:
             raise ImageError(
                 f"size {size} would make a {new_width}x{new_height} image, more than the "
@@ -132,7 +132,7 @@ def _decode(file: IO[bytes], path: Path, max_pixels: int) -> tuple[np.ndarray, n
         and stored_rawmodes <= _RGB16_RAWMODES
         and source_profile is None
     ):
-        rawmode = _low_byte_rawmode(stored_rawmodes.pop())
+        rawmode = _low_byte_rawmode(cast(str, stored_rawmodes.pop()))  # one of _RGB16_RAWMODES
         low, _ = _open_and_load(file, path, max_pixels, rawmode=rawmode)
         values, alpha, bits = _rgb16_arrays(im, low)
     elif im.mode in _SIXTEEN_BIT_GRAY_MODES or im.mode == "F":
@@ -207,7 +207,7 @@ def _rawmode(args: object) -> str | None:
     return None
 
 
-def _with_rawmode(args: object, rawmode: str) -> object:
+def _with_rawmode(args: object, rawmode: str) -> tuple[object, ...] | str:
     if isinstance(args, tuple):
         return (rawmode, *args[1:])
     return rawmode
@@ -260,7 +260,7 @@ def _gray16_arrays(im: PIL.Image.Image) -> tuple[np.ndarray, np.ndarray | None, 
     # bits=16 here means "more than 8", also for 32-bit integer and float sources.
     if im.mode == "F":
         # Floating-point TIFFs: the usual convention is 0..1 already.
-        gray = np.clip(np.asarray(im, dtype=np.float32), 0, 1)
+        gray: np.ndarray = np.clip(np.asarray(im, dtype=np.float32), 0, 1)
         alpha = None
     else:
         samples = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
@@ -330,7 +330,7 @@ def _to_srgb(colour: PIL.Image.Image, source_profile: ImageCms.ImageCmsProfile |
     if source_profile is not None:
         try:
             srgb = ImageCms.createProfile("sRGB")
-            return ImageCms.profileToProfile(colour, source_profile, srgb, outputMode="RGB")
+            return cast(PIL.Image.Image, ImageCms.profileToProfile(colour, source_profile, srgb, outputMode="RGB"))
         except Exception:
             # A profile that does not fit the image (say, a CMYK profile on an
             # RGB image) is treated like a missing one.
@@ -339,5 +339,5 @@ def _to_srgb(colour: PIL.Image.Image, source_profile: ImageCms.ImageCmsProfile |
         # Pillow has no built-in LAB -> RGB conversion; littleCMS does it.
         lab = ImageCms.createProfile("LAB")
         srgb = ImageCms.createProfile("sRGB")
-        return ImageCms.profileToProfile(colour, lab, srgb, outputMode="RGB")
+        return cast(PIL.Image.Image, ImageCms.profileToProfile(colour, lab, srgb, outputMode="RGB"))
     return colour.convert("RGB")

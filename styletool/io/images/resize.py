@@ -8,7 +8,7 @@ from torch import Tensor
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littleCMS: colour profiles are ignored.
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]
 
 
 def longest_side_shape(height: int, width: int, size: int) -> tuple[int, int]:

@@ -1,8 +1,17 @@
-"""Writing images atomically, tagged sRGB; 16-bit PNG and TIFF by small writers of our own."""
+"""Writing images atomically, tagged sRGB; 16-bit TIFF through tifffile, 16-bit PNG by a small writer of our own.
+
+Pillow has no 16-bit RGB mode, so it cannot write either 16-bit format.
+tifffile writes TIFF with the colour profile embedded. For PNG no
+well-kept library does the job: pypng is pure Python (seconds per large
+picture) and cannot embed a colour profile, and OpenCV is a large dependency
+that cannot either; a 16-bit PNG is a header, the profile and zlib-compressed
+rows, which the few lines of :func:`_png16_bytes` write.
+"""
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import struct
 import zlib
@@ -21,7 +30,7 @@ from styletool.io.images.paths import _check_folder_exists, output_format
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littleCMS: colour profiles are ignored.
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]
 
 
 _SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
@@ -131,43 +140,10 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _tiff16_bytes(samples: np.ndarray, profile: bytes | None) -> bytes:
-    """Encode uint16 ``[H, W, 3|4]`` samples as an uncompressed little-endian TIFF, with ``profile`` embedded."""
-    height, width, channels = samples.shape
-    pixel_data = samples.astype("<u2").tobytes()
-    if len(pixel_data) > 0xFFFF_0000:
-        raise ValueError("image too large for a classic TIFF file (4 GB)")
-    profile = profile or b""
-    profile_padding = b"\0" * (len(profile) % 2)  # TIFF wants the next block at an even offset
+    """Encode uint16 ``[H, W, 3|4]`` samples as a 16-bit RGB(A) TIFF (alpha unassociated), with ``profile`` embedded."""
+    import tifffile
 
-    short, long, undefined = 3, 4, 7  # TIFF field types
-    entry_count = 10 + (channels == 4) + bool(profile)
-    ifd_offset = 8
-    # After the IFD come the BitsPerSample array, the profile, then the pixels.
-    bits_offset = ifd_offset + 2 + 12 * entry_count + 4
-    profile_offset = bits_offset + 2 * channels
-    data_offset = profile_offset + len(profile) + len(profile_padding)
-    entries = [
-        (256, long, 1, width),  # ImageWidth
-        (257, long, 1, height),  # ImageLength
-        (258, short, channels, bits_offset),  # BitsPerSample: 16 per channel, stored below
-        (259, short, 1, 1),  # Compression: none
-        (262, short, 1, 2),  # PhotometricInterpretation: RGB
-        (273, long, 1, data_offset),  # StripOffsets
-        (277, short, 1, channels),  # SamplesPerPixel
-        (278, long, 1, height),  # RowsPerStrip: one strip
-        (279, long, 1, len(pixel_data)),  # StripByteCounts
-        (284, short, 1, 1),  # PlanarConfiguration: interleaved
-    ]
-    if channels == 4:
-        entries.append((338, short, 1, 2))  # ExtraSamples: unassociated alpha
-    if profile:
-        entries.append((34675, undefined, len(profile), profile_offset))  # InterColorProfile (ICC)
-    assert len(entries) == entry_count
-    # In little-endian files a value that fits in 4 bytes is stored left-aligned
-    # in the offset field, which "<I" does for SHORT values too.
-    ifd = struct.pack("<H", len(entries))
-    ifd += b"".join(struct.pack("<HHII", *entry) for entry in entries)
-    ifd += struct.pack("<I", 0)  # no next IFD
-    bits_per_sample = struct.pack(f"<{channels}H", *([16] * channels))
-    header = b"II" + struct.pack("<HI", 42, ifd_offset)
-    return header + ifd + bits_per_sample + profile + profile_padding + pixel_data
+    buffer = io.BytesIO()
+    alpha = ["unassalpha"] if samples.shape[2] == 4 else None
+    tifffile.imwrite(buffer, samples, photometric="rgb", extrasamples=alpha, iccprofile=profile)
+    return buffer.getvalue()

@@ -1,4 +1,8 @@
-"""This process's place among torchrun's processes, and the device it trains on."""
+"""This process's place among torchrun's processes, and the device it runs on.
+
+Training and batch stylizing both run under torchrun, so these facts belong
+to the runtime's layer, below both.
+"""
 
 from __future__ import annotations
 
@@ -50,10 +54,9 @@ class Distributed:
         if self.world > 1:
             dist.barrier()
 
-
-def resolve_training_device(runtime_device: torch.device, dist_info: Distributed) -> torch.device:
-    """Under torchrun on GPUs each process takes the GPU of its local rank."""
-    if dist_info.world > 1 and runtime_device.type == "cuda":
-        torch.cuda.set_device(dist_info.local_rank)
-        return torch.device("cuda", dist_info.local_rank)
-    return runtime_device
+    def process_device(self, device: torch.device) -> torch.device:
+        """The device this process works on: under torchrun on GPUs, the GPU of its local rank."""
+        if self.world > 1 and device.type == "cuda":
+            torch.cuda.set_device(self.local_rank)
+            return torch.device("cuda", self.local_rank)
+        return device
