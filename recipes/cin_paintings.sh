@@ -12,7 +12,7 @@
 # build/cin_paintings.safetensors with checkpoints beside it (stop with Ctrl-C,
 # or lose the machine, and rerun with RESUME=1 to continue exactly; set
 # CHECKPOINTS=DIR to keep them elsewhere); ship.py then stores the model in the
-# package as fp16. Time and machine of the shipped run: docs/models.md.
+# cin plugin as fp16 and prints the SHA-256 for its ModelSpec. Time and machine of the shipped run: docs/models.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared

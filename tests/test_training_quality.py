@@ -1,4 +1,4 @@
-"""Real-weight training: a johnson network learns a painting and still shows the photo it was not trained on."""
+"""Real-weight training: a johnson network learns a painting, still shows the photo it was not trained on, and has a strength dial."""
 
 from __future__ import annotations
 
@@ -9,36 +9,53 @@ from styletool import Runtime, StylizeRequest, load_image, luminance_ssim, resiz
 
 from conftest import shared_file
 
+LAYERS = ["relu1", "fire3", "fire5", "fire7", "fire9"]
+
+
+def _judged(starry_johnson, strengths):
+    """(style distance as a fraction of the photo's, luminance SSIM) of the held-out photo at each strength."""
+    squeezenet = shared_file("weights", "squeezenet1_1-imagenet-features.pth")
+    held_out = shared_file("images", "content", f"{starry_johnson.held_out}.jpg")
+    runtime = Runtime(device="cpu", seed=0)
+    method = runtime.method("johnson")
+    options_cls = method.Options
+    painting = load_image(shared_file("images", "style", "starry_night.jpg")).pixels[None]
+    photo = resize_longest(load_image(held_out).pixels[None], 256)
+    judge = runtime.backbone("squeezenet1_1", weights=squeezenet)
+    gram = runtime.loss("gram", layers=LAYERS)
+    with torch.no_grad():
+        target = gram.target(judge(resize_longest(painting, 256), LAYERS))
+        photo_distance = float(gram(judge(photo, LAYERS), target))
+    measures = []
+    for strength in strengths:
+        request = StylizeRequest(options=options_cls(strength=strength), model=starry_johnson.model)
+        result = method.stylize(photo, request, method.prepare(request))
+        with torch.no_grad():
+            distance = float(gram(judge(result, LAYERS), target)) / photo_distance
+        measures.append((distance, luminance_ssim(result, photo)))
+    return measures
+
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("starry_johnson")
 def test_johnson_training_moves_an_unseen_photo_toward_the_painting(starry_johnson):
-    """200 steps at 128 px on the shared photos (less one), VGG-19 loss; judged by SqueezeNet on the held-out photo.
+    """The ``starry_johnson`` fixture (conftest.py) at the loss defaults; judged by SqueezeNet on the held-out photo."""
+    painting_phase = [losses["style"] for losses in starry_johnson.losses if "style" in losses]
+    assert sum(painting_phase[-20:]) < 0.8 * sum(painting_phase[:20]), painting_phase
+    ((distance, ssim),) = _judged(starry_johnson, [1.0])
+    # Measured: 0.40 of the photo's distance, SSIM 0.29 (a short run at 128 px crops paints hard).
+    assert distance < 0.7, distance
+    assert ssim >= 0.25
 
-    The training run is the ``starry_johnson`` fixture (conftest.py), shared with the video flicker test.
-    Settings found by looking (docs/training.md): this short a run needs a low
-    style weight and Johnson's relu2_2 content layer, or the photo is lost.
-    About 3 minutes on a 2-core CPU.
-    """
-    squeezenet = shared_file("weights", "squeezenet1_1-imagenet-features.pth")
-    held_out = shared_file("images", "content", f"{starry_johnson.held_out}.jpg")
-    losses = starry_johnson.losses
-    assert sum(losses[-3:]) < 0.1 * sum(losses[:3]), losses
 
-    runtime = Runtime(device="cpu", seed=0)
-    method = runtime.method("johnson")
-    painting = load_image(shared_file("images", "style", "starry_night.jpg")).pixels[None]
-    photo = resize_longest(load_image(held_out).pixels[None], 256)
-    stylize = StylizeRequest(options=None, model=starry_johnson.model)
-    result = method.stylize(photo, stylize, method.prepare(stylize))
-
-    judge = runtime.backbone("squeezenet1_1", weights=squeezenet)
-    layers = ["relu1", "fire3", "fire5", "fire7", "fire9"]
-    gram = runtime.loss("gram", layers=layers)
-    with torch.no_grad():
-        target = gram.target(judge(resize_longest(painting, 256), layers))
-        photo_distance = float(gram(judge(photo, layers), target))
-        result_distance = float(gram(judge(result, layers), target))
-    # Measured: 0.67 of the photo's distance, SSIM 0.37.
-    assert result_distance < 0.85 * photo_distance, (result_distance, photo_distance)
-    assert luminance_ssim(result, photo) >= 0.3
+@pytest.mark.slow
+@pytest.mark.xdist_group("starry_johnson")
+def test_the_strength_dial_goes_from_the_photo_to_the_painting(starry_johnson):
+    measures = _judged(starry_johnson, [0.0, 0.5, 1.0])
+    (photo_like, photo_ssim), (half, half_ssim), (full, full_ssim) = measures
+    # Measured (distance, SSIM) at 0, 0.5, 1: (1.37, 0.67), (0.62, 0.43), (0.40, 0.29).
+    # Strength 0: the photo as the neutral row gives it back (SSIM 0.67 after this short run;
+    # the instance norms cannot see the photo's overall colour and contrast, so it is not exact).
+    assert photo_ssim > 0.6
+    assert photo_like > half > full  # closer to the painting as the dial turns up
+    assert photo_ssim > half_ssim > full_ssim  # and less of the photo
