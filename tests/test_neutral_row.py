@@ -94,6 +94,28 @@ def test_one_photo_of_each_batch_trains_the_neutral_row():
     assert None not in task.rows_for_step(7, 1)  # a batch of one photo paints it
 
 
+def test_by_default_every_painted_photo_of_a_batch_gets_its_own_painting():
+    net = TransformerNet(num_styles=16, architecture="light", neutral=True)
+    task = FeedForwardTask(net, None, [None] * 16, styles=list(range(16)), metadata={}, seed=0, styles_per_step=0)
+    for step in range(20):
+        rows = task.rows_for_step(step, 8)
+        assert rows[-1] is None and len(set(rows[:-1])) == 7  # seven paintings for the seven painted photos
+        assert rows == task.rows_for_step(step, 8)  # the same again: resuming repeats the step exactly
+    small = task.rows_for_step(0, 3)
+    assert small[-1] is None and len(set(small[:-1])) == 2  # a small batch: a painting per photo still
+    few = FeedForwardTask(
+        TransformerNet(num_styles=2, neutral=True),
+        None,
+        [None] * 2,
+        styles=[0, 1],
+        metadata={},
+        seed=0,
+        styles_per_step=0,
+    )
+    rows = few.rows_for_step(3, 8)
+    assert set(rows[:-1]) == {0, 1}  # fewer paintings than photos: they share the photos
+
+
 def test_a_trained_cin_model_keeps_its_neutral_row_and_takes_a_strength(tmp_path_factory):
     photos = tmp_path_factory.mktemp("photos")
     for name in ["tubingen", "chicago"]:

@@ -46,7 +46,7 @@ class CinTrainOptions(StyleNetworkOptions):
         help="Paintings to add to --model: only their new style rows train, the model's styles stay as they were.",
     )
     styles_per_step: int = option(
-        2,
-        help="Paintings trained in each step, drawn at random: the batch's photos are shared among them, one painting per photo (at most --batch-size). More gives every painting more updates in the same time.",
-        min=1,
+        0,
+        help="Paintings trained in each step, drawn at random; the batch's photos are shared among them, one painting per photo. 0 (the default): a different painting for every photo, which gives every painting the most updates in the same time (docs/training.md).",
+        min=0,
     )

@@ -9,9 +9,9 @@ back. The run has two phases:
    to give back the photo (:meth:`styletool.PerceptualLoss.reconstruction`)
    with every row alike. Every style is then fine-tuned from a network that
    already keeps the photo's structure, instead of from noise.
-2. The styles: each step draws ``styles_per_step`` paintings and paints
-   the batch's photos with them, one painting per photo, judged against
-   that painting; ``neutral_photos`` photos of each batch keep training the
+2. The styles: each step draws ``styles_per_step`` paintings (0: a
+   different one for every photo) and paints the batch's photos with them,
+   one painting per photo, judged against that painting; ``neutral_photos`` photos of each batch keep training the
    neutral row, so it still gives the photo back through the convolutions
    the styles share. That row is the style-neutral end of ``--strength``.
 
@@ -68,7 +68,8 @@ class FeedForwardTask(BasicTask):
         self.metadata = metadata
         self.seed = seed
         self.only_styles = only_styles
-        self.styles_per_step = min(styles_per_step, len(styles))
+        # 0: as many paintings as the step paints photos (see rows_for_step).
+        self.styles_per_step = min(styles_per_step, len(styles)) if styles_per_step else 0
         self.style_lr_scale = style_lr_scale
         self.neutral_steps = 0 if only_styles else neutral_steps
         self.neutral_photos = 0 if only_styles else neutral_photos
@@ -109,17 +110,17 @@ class FeedForwardTask(BasicTask):
         return [group for group in groups if group["params"]]
 
     # -- the steps ---------------------------------------------------------------
-    def styles_for_step(self, step: int) -> list[int]:
-        """The paintings step ``step`` trains: a pure function of the seed and the step (exact resume)."""
+    def styles_for_step(self, step: int, painted: int) -> list[int]:
+        """The paintings step ``step`` trains: a pure function of the seed, the step and the batch (exact resume)."""
         generator = torch.Generator().manual_seed(self.seed * 7_368_787 + step)
-        order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step]
+        order = torch.randperm(len(self.styles), generator=generator)[: self.styles_per_step or painted]
         return [self.styles[int(i)] for i in order]
 
     def rows_for_step(self, step: int, batch: int) -> list[int | None]:
         """The row each photo of the batch trains: a style index, or None for the neutral row."""
         neutral = min(self.neutral_photos, batch - 1) if batch > 1 else 0
-        chosen = self.styles_for_step(step)
         painted = batch - neutral
+        chosen = self.styles_for_step(step, painted)
         return [chosen[i % len(chosen)] for i in range(painted)] + [None] * neutral
 
     def loss(self, model, photos: Tensor, step: int) -> dict[str, Tensor]:
