@@ -185,12 +185,12 @@ def main() -> int:
             grid.append([photos[name], *[pictures[name] for _, _, pictures in columns]])
             labels.append([name, *["" for _ in columns]])
         if strength_row is not None:
-            width = len(columns) + 1
-            row = [photos[gallery_names[0]], *strength_row][:width]
-            grid.append(row + [None] * (width - len(row)))
-            labels.append(
-                [f"{args.strength_row}:", *[f"strength {s:g}" for s in STRENGTHS]][:width] + [""] * (width - len(row))
-            )
+            grid.append([photos[gallery_names[0]], *strength_row])
+            labels.append([f"{args.strength_row}:", *[f"strength {s:g}" for s in STRENGTHS]])
+        # Rows padded to the widest (the strength row is wider than a one-style gallery).
+        width = max(len(row) for row in grid)
+        grid = [row + [None] * (width - len(row)) for row in grid]
+        labels = [row + [""] * (width - len(row)) for row in labels]
         save_image(labelled_grid(grid, labels, cell=args.cell)[0], args.gallery)
         print(f"wrote {args.gallery}", file=sys.stderr)
     return 0
