@@ -149,3 +149,34 @@ def test_old_models_without_a_neutral_row_refuse_the_dial_by_name(tmp_path):
     with pytest.raises(UsageError, match="style-neutral row") as error:
         method.prepare(StylizeRequest(options=options, model=path))
     assert "old.safetensors" in str(error.value)
+
+
+class RecordingLoss:
+    """Stands in for the perceptual loss: remembers the pictures it is asked to judge."""
+
+    def __init__(self):
+        self.judged: list[torch.Tensor] = []
+
+    def __call__(self, output, photos, targets):
+        self.judged.append(output.detach())
+        return {"style": output.mean()}
+
+    def reconstruction(self, output, photos):
+        self.judged.append(output.detach())
+        return (output - photos).abs().mean()
+
+
+def test_training_judges_the_picture_as_saved_and_keeps_the_raw_output_in_range():
+    """A network whose raw output leaves [0, 1] is judged by its clamped picture, and the excess costs."""
+    net = TransformerNet(num_styles=2, architecture="light", neutral=True)
+    with torch.no_grad():
+        net.head[1].bias.fill_(3.0)  # every pixel far above 1
+    recorder = RecordingLoss()
+    task = FeedForwardTask(net, recorder, [None, None], styles=[0, 1], metadata={}, seed=0, neutral_steps=1)
+    photos = torch.rand(4, 3, 16, 16)
+    for step in (0, 1):  # the neutral start, then the paintings
+        terms = task.loss(net, photos, step)
+        assert float(recorder.judged[-1].max()) <= 1.0  # what the loss saw is what would be saved
+        assert float(terms["range"]) > 1.0  # about (3 - 1)^2 per pixel
+    sum(terms.values()).backward()
+    assert net.head[1].bias.grad is not None and float(net.head[1].bias.grad.abs().sum()) > 0  # gradients get through

@@ -15,6 +15,14 @@ back. The run has two phases:
    neutral row, so it still gives the photo back through the convolutions
    the styles share. That row is the style-neutral end of ``--strength``.
 
+Every loss judges the picture as it will be saved, clamped to [0, 1]
+(:func:`as_saved`). Judged on the raw output instead, a network trained
+for long learns values far outside [0, 1] that the loss network reads as
+the painting's texture but the saved picture loses: a candy model's raw
+output reached -2.5 to 3.1 after 6000 steps, its style loss fell while
+that of its saved pictures rose, and their palette drifted away from the
+painting (docs/training.md).
+
 In phase 1 every image is computed with the mean of all rows. The rows start
 equal (scale 1, shift 0), so they receive equal gradients and stay equal
 under Adam, with no copying at the phase boundary: resuming anywhere gives
@@ -30,6 +38,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from styletool.training.settings import BasicTask
+
+# Weight of the "range" term: the mean square of the raw output's excess beyond [0, 1]. The
+# straight-through clamp lets the loss see the saved picture while gradients still reach pixels
+# outside the range; this term keeps such pixels from wandering off without bound.
+RANGE_WEIGHT = 1.0
+
+
+def as_saved(output: Tensor) -> Tensor:
+    """``output`` clamped to [0, 1] as a saved picture is, with the gradient of the identity (straight-through)."""
+    return output + (output.clamp(0, 1) - output).detach()
+
+
+def range_excess(output: Tensor) -> Tensor:
+    """Mean square of how far ``output`` lies outside [0, 1] (0 inside)."""
+    return (output.float() - output.float().clamp(0, 1)).square().mean()
 
 
 class FeedForwardTask(BasicTask):
@@ -128,19 +151,25 @@ class FeedForwardTask(BasicTask):
         if step < self.neutral_steps:
             # The neutral start: every row alike (see the module's docstring).
             weights = torch.full((photos.shape[0], rows), 1.0 / rows, device=photos.device, dtype=photos.dtype)
-            return {"neutral": self.perceptual.reconstruction(model(photos, style=weights), photos)}
+            output = model(photos, style=weights)
+            return {
+                "neutral": self.perceptual.reconstruction(as_saved(output), photos),
+                "range": RANGE_WEIGHT * range_excess(output),
+            }
         per_photo = self.rows_for_step(step, photos.shape[0])
         index = torch.tensor([rows - 1 if row is None else row for row in per_photo], device=photos.device)
         output = model(photos, style=F.one_hot(index, rows).to(photos.dtype))
+        seen = as_saved(output)
         painted = [i for i, row in enumerate(per_photo) if row is not None]
         terms = self.perceptual(
-            output[painted], photos[painted], [self.targets[row] for row in per_photo if row is not None]
+            seen[painted], photos[painted], [self.targets[row] for row in per_photo if row is not None]
         )
         neutral = [i for i, row in enumerate(per_photo) if row is None]
         if neutral:
             # Weighted by its share of the batch, so the styles' terms keep their meaning.
             share = len(neutral) / photos.shape[0]
-            terms["neutral"] = share * self.perceptual.reconstruction(output[neutral], photos[neutral])
+            terms["neutral"] = share * self.perceptual.reconstruction(seen[neutral], photos[neutral])
+        terms["range"] = RANGE_WEIGHT * range_excess(output)
         return terms
 
     def sample(self, photo: Tensor) -> Tensor:
