@@ -61,7 +61,7 @@ def install(app: typer.Typer) -> None:
             6000,
             "--steps",
             min=1,
-            help="Optimizer steps. At the defaults (6000 steps of 8 crops of 128 px) a johnson model trains in about half an hour on a 2-core CPU with native bf16 (docs/training.md).",
+            help="Optimizer steps. At the defaults (6000 steps of 8 crops of 128 px) a johnson model trains in about 40 minutes on a 2-core CPU with native bf16 (docs/training.md).",
         ),
         batch_size: int = typer.Option(
             8,
