@@ -8,6 +8,10 @@
 # named below, from ../shared/images/style, ../shared/datasets/styles and
 # ../shared/datasets/paintings (sources in ../shared/README.md).
 #
+# STEPS (default 3000: what the shipped model was trained for; one painting per
+# photo of each batch of 8, so each painting paints about 900 crops after the
+# neutral start). A longer run continues the same one exactly: STEPS=N RESUME=1.
+#
 # Run from the repository root with ../shared beside it. Training writes
 # build/cin_paintings.safetensors with checkpoints beside it (stop with Ctrl-C,
 # or lose the machine, and rerun with RESUME=1 to continue exactly; set
@@ -16,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared
-STEPS=${STEPS:-24000}
+STEPS=${STEPS:-3000}
 CHECKPOINTS=${CHECKPOINTS:-build/cin_paintings.checkpoints}
 mkdir -p build
 resume=()

@@ -35,9 +35,10 @@ def register_models(register):
             name="paintings",
             method="cin",
             file=MODELS / "paintings.safetensors",
-            sha256="f9a359b95c9c88151149af476152b8b5efb61256798f9ab3d1df16fcc822a665",
-            summary="Eight paintings in one light network: starry_night, the_scream, shipwreck, "
-            "woman-with-hat-matisse, wikiart_12 (mosaic), wikiart_22 (impressionist landscape), "
-            "wikiart_32 (lake at sunset), wikiart_36 (watercolour road).",
+            sha256="be69198a4a09f39877858eaf33b5a0cd14a7933ed84991694b6ba8e546bbfc2f",
+            summary="Sixteen paintings in one light network, with --strength: starry_night, the_scream, shipwreck, "
+            "woman-with-hat-matisse, candy, rain_princess, la_muse, picasso_self_portrait, frida_kahlo, "
+            "escher_sphere, trial, asheville, brushstrokes, antimonocromatismo, wikiart_22 (impressionist "
+            "landscape), wikiart_36 (watercolour road).",
         )
     )
