@@ -19,9 +19,8 @@ Every loss judges the picture as it will be saved, clamped to [0, 1]
 (:func:`as_saved`). Judged on the raw output instead, a network trained
 for long learns values far outside [0, 1] that the loss network reads as
 the painting's texture but the saved picture loses: a candy model's raw
-output reached -2.5 to 3.1 after 6000 steps, its style loss fell while
-that of its saved pictures rose, and their palette drifted away from the
-painting (docs/training.md).
+output reached -2.5 to 3.1 after 6000 steps, and its style loss fell
+while that of its saved pictures rose (docs/training.md).
 
 In phase 1 every image is computed with the mean of all rows. The rows start
 equal (scale 1, shift 0), so they receive equal gradients and stay equal
