@@ -11,9 +11,10 @@ back. The run has two phases:
    already keeps the photo's structure, instead of from noise.
 2. The styles: each step draws ``styles_per_step`` paintings (0: a
    different one for every photo) and paints the batch's photos with them,
-   one painting per photo, judged against that painting; ``neutral_photos`` photos of each batch keep training the
-   neutral row, so it still gives the photo back through the convolutions
-   the styles share. That row is the style-neutral end of ``--strength``.
+   one painting per photo, judged against that painting; ``neutral_photos``
+   photos of each batch keep training the neutral row, so it still gives
+   the photo back through the convolutions the styles share. That row is
+   the style-neutral end of ``--strength``.
 
 Every loss judges the picture as it will be saved, clamped to [0, 1]
 (:func:`as_saved`). Judged on the raw output instead, a network trained
@@ -90,8 +91,8 @@ class FeedForwardTask(BasicTask):
         self.metadata = metadata
         self.seed = seed
         self.only_styles = only_styles
-        # 0: as many paintings as the step paints photos (see rows_for_step).
-        self.styles_per_step = min(styles_per_step, len(styles)) if styles_per_step else 0
+        # 0 stays 0: as many paintings as the step paints photos (see styles_for_step).
+        self.styles_per_step = min(styles_per_step, len(styles))
         self.style_lr_scale = style_lr_scale
         self.neutral_steps = 0 if only_styles else neutral_steps
         self.neutral_photos = 0 if only_styles else neutral_photos
