@@ -1,4 +1,4 @@
-"""MetaStyle speed: meta-training outer steps (second- vs first-order) and adaptation time.
+"""MetaStyle speed: meta-training outer steps (second- vs first-order), adaptation time, and any painting from the shell.
 
 Meta-training is timed through the method itself (the shared engine, data
 loading included) at the default meta-batch of 4 styles. Adaptation is
@@ -8,6 +8,13 @@ process, on one preloaded batch: the ratio is what the engine (data,
 reporting, model file) costs on top of the arithmetic. On a CPU a 200-step
 adaptation takes many minutes, so fewer steps are timed and the per-step
 rate is scaled to 200 steps (said so in the table).
+
+"Any painting" times what a user waits for, from the shell prompt to the
+written file, in fresh processes (the cache off): `stylize --style` with the
+shipped meta-model at ``--steps 0`` (the predicted picture) and at the
+adaptation defaults, beside the adaptation settings that were the defaults
+before the predictor (100 Adam steps of every parameter at 192 px) as the
+baseline, and Python importing torch as the floor.
 """
 
 from __future__ import annotations
@@ -95,6 +102,42 @@ def adaptation(runtime, meta_path, *, steps, image_size, workdir):
     }
 
 
+# The adaptation defaults before the predictor: the baseline of "any painting".
+BEFORE = ["--steps", "100", "--image-size", "192", "--batch-size", "2", "--lr", "1e-3", "--no-only-norm"]
+
+
+def any_painting(*, quick: bool, workdir) -> dict[str, float] | None:
+    """Wall seconds of `styletool stylize PHOTO --method metastyle --style PAINTING` per setting (None: no shipped model)."""
+    import subprocess
+    import sys
+
+    from styletool.io.shipped import default_model
+
+    if default_model("metastyle") is None:
+        return None
+    command = [
+        sys.executable,
+        *("-c", "from styletool.cli import run; run()"),
+        *("--device", "cpu", "stylize", f"{CONTENT}/tubingen.jpg", "--method", "metastyle"),
+        *("--style", f"../shared/images/style/{ADAPT_STYLE}.jpg", "--no-cache", "--overwrite"),
+        *("--size", "128" if quick else "512", "-o", str(workdir / "out.png")),
+    ]
+    tiny = ["--steps", "2", "--image-size", "32"] if quick else []
+    settings = {
+        "predicted (--steps 0)": ["--steps", "0"],
+        "defaults": tiny,
+        "before: 100 steps of every parameter at 192 px": [*BEFORE, *tiny],
+        "python, import torch": None,
+    }
+    seconds = {}
+    for name, extra in settings.items():
+        run = [sys.executable, "-c", "import os, torch; os._exit(0)"] if extra is None else [*command, *extra]
+        started = time.perf_counter()
+        subprocess.run(run, check=True, capture_output=True)
+        seconds[name] = time.perf_counter() - started
+    return seconds
+
+
 def run(runtime, *, quick: bool, log):
     import tempfile
     from pathlib import Path
@@ -113,6 +156,8 @@ def run(runtime, *, quick: bool, log):
         log(f"meta-training {meta_size}px: second-order {second:.3f} steps/s, first-order {first:.3f} steps/s")
         adapt = adaptation(runtime, meta_path, steps=adapt_steps, image_size=adapt_size, workdir=workdir)
         log(str(adapt))
+        painting = any_painting(quick=quick, workdir=workdir)
+        log(f"any painting: {painting}")
     scaled = "" if adapt_steps == 200 else f" (from {adapt_steps} timed steps)"
     rows = [
         f"| meta-training, {meta_size} px, batch 2+2, 4 styles, second-order | {second:.3f} outer steps/s | "
@@ -121,6 +166,14 @@ def run(runtime, *, quick: bool, log):
         f"{adapt['plain_seconds_per_step'] * 200:.1f} s (plain Adam loop) | "
         f"{adapt['plain_seconds_per_step'] / adapt['seconds_per_step']:.2f}x |",
     ]
+    if painting is not None:
+        before = painting["before: 100 steps of every parameter at 192 px"]
+        rows += [
+            f"| any painting from the shell ({'quick settings' if quick else '512 px'}), {name} | {value:.1f} s | "
+            f"{before:.1f} s (before) | {before / value:.2f}x |"
+            for name, value in painting.items()
+            if not name.startswith("before")
+        ]
     table = "\n".join(
         ["### MetaStyle", "", "| measure | styletool | baseline | ratio |", "| --- | --- | --- | --- |", *rows]
     )
@@ -131,4 +184,5 @@ def run(runtime, *, quick: bool, log):
             "first_order_steps_per_second": first,
         },
         "adaptation": {"image_size": adapt_size, **adapt},
+        "any_painting_seconds": painting,
     }, table

@@ -77,12 +77,14 @@ _LAZY = {
     # model files and the cache
     "save_model": "styletool.io.modelfile",
     "load_model": "styletool.io.modelfile",
+    "ModelFile": "styletool.io.modelfile",
     "ModelFileError": "styletool.io.modelfile",
     "cache_dir": "styletool.io.cache",
     "file_digest": "styletool.io.cache",
     # the feed-forward network a method builds on
     "TransformerNet": "styletool.nn.transformer",
     "load_transformer": "styletool.nn.transformer",
+    "network_from": "styletool.nn.transformer",
     "check_strength": "styletool.nn.transformer",
     "NEUTRAL": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
@@ -95,6 +97,8 @@ _LAZY = {
     "TrainResult": "styletool.training",
     "BasicTask": "styletool.training",
     "FeedForwardTask": "styletool.training",
+    "as_saved": "styletool.training",
+    "range_excess": "styletool.training",
     "PhotoFolder": "styletool.training",
     "lr_factor": "styletool.training",
     "loader_workers": "styletool.training",
@@ -144,10 +148,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.grid import labelled_grid
     from styletool.io.cache import cache_dir, file_digest
     from styletool.io.images import Image, load_image, load_painting, resize_longest, save_image
-    from styletool.io.modelfile import ModelFileError, load_model, save_model
+    from styletool.io.modelfile import ModelFile, ModelFileError, load_model, save_model
     from styletool.nn.inference import fast_network
     from styletool.nn.tiling import available_memory, run_network
-    from styletool.nn.transformer import NEUTRAL, TransformerNet, check_strength, load_transformer, transformer_metadata
+    from styletool.nn.transformer import (
+        NEUTRAL,
+        TransformerNet,
+        check_strength,
+        load_transformer,
+        network_from,
+        transformer_metadata,
+    )
     from styletool.perceptual.backbones import IMAGENET_MEAN, IMAGENET_STD, Backbone, check_backbone_options
     from styletool.perceptual.color import match_color, preserve_colors, transfer_luminance
     from styletool.perceptual.loss import PerceptualLoss
@@ -169,7 +180,9 @@ if TYPE_CHECKING:  # pragma: no cover
         PhotoFolder,
         TrainResult,
         TrainSettings,
+        as_saved,
         loader_workers,
         lr_factor,
+        range_excess,
         run_training,
     )

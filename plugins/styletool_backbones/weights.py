@@ -331,8 +331,7 @@ def load_torchvision_features(backbone: str, features: Any, *, weights: str | os
     file = TORCHVISION[backbone].resolve(weights)
     expected = {key: tuple(value.shape) for key, value in features.state_dict().items()}
     state = read_features(file, expected=expected)
-    # load_state_dict copies, so the cached tensors are never shared with (and
-    # never modified through) a backbone's parameters.
-    features = features.to_empty(device="cpu")
-    features.load_state_dict(state, strict=True)
+    # Copies take the meta parameters' place, so the cached tensors are never shared with (and never
+    # modified through) a backbone's parameters; to_empty would pull in torch's reference kernels (0.4 s).
+    features.load_state_dict({name: value.clone() for name, value in state.items()}, strict=True, assign=True)
     return features

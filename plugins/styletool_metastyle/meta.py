@@ -58,6 +58,7 @@ def adapt_weights(
     steps: int,
     first_order: bool,
     max_step: float | None = None,
+    call: dict[str, object] | None = None,
 ) -> dict[str, Tensor]:
     """``weights`` after ``steps`` plain gradient steps of the fast weights on ``support``.
 
@@ -67,11 +68,12 @@ def adapt_weights(
     weights): perceptual losses of an untrained network are many orders of
     magnitude above those of a trained one, and one plain step sized for the
     latter would throw the former far away. Steps shorter than the cap are
-    plain gradient steps.
+    plain gradient steps. ``call`` holds keyword arguments of the network's
+    forward (a conditional network's ``style``).
     """
     current = dict(weights)
     for _ in range(steps):
-        terms = loss(functional_call(net, current, (support,)), support)
+        terms = loss(functional_call(net, current, (support,), call), support)
         total = cast(Tensor, sum(terms.values()))
         grads = torch.autograd.grad(total, [current[name] for name in fast], create_graph=not first_order)
         scale: float | Tensor = lr
@@ -95,9 +97,10 @@ def query_loss(
     steps: int,
     first_order: bool,
     max_step: float | None = None,
+    call: dict[str, object] | None = None,
 ) -> dict[str, Tensor]:
     """The meta-objective for one style: the loss on ``query`` after adapting on ``support``."""
     adapted = adapt_weights(
-        net, weights, fast, support, loss, lr=lr, steps=steps, first_order=first_order, max_step=max_step
+        net, weights, fast, support, loss, lr=lr, steps=steps, first_order=first_order, max_step=max_step, call=call
     )
-    return loss(functional_call(net, adapted, (query,)), query)
+    return loss(functional_call(net, adapted, (query,), call), query)

@@ -10,6 +10,14 @@ point, a new painting needs only a hundred or two ordinary training steps
 (`styletool adapt`), after which the adapted model stylizes at feed-forward
 speed like any johnson model.
 
+Meta-training from a conditional network with a style-neutral row (a cin
+model, ``--model``) keeps that network's convolutions and learns a predictor
+of a painting's row from its feature statistics instead
+(:class:`PredictorTask`, :mod:`styletool_metastyle.predictor`): a new
+painting then gets a picture at once from its predicted row (``--steps
+0``), and adaptation trains that row from there. Such models keep the
+neutral row, so ``--strength`` works on everything adapted from them.
+
 Model files carry ``kind``: ``meta`` for a meta-trained starting point,
 ``adapted`` for a model adapted to one painting.
 """
@@ -21,11 +29,13 @@ import dataclasses
 import hashlib
 import json
 import tempfile
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, cast
 
 import torch
+from torch import nn
 
 from styletool import (
     AdaptRequest,
@@ -37,12 +47,15 @@ from styletool import (
     Progress,
     StylizeRequest,
     TrainRequest,
+    TrainResult,
     TrainSettings,
     TransformerNet,
     UsageError,
     Variants,
+    as_saved,
     blend_weights,
     cache_dir,
+    check_strength,
     fast_network,
     file_digest,
     ignore_progress,
@@ -50,12 +63,27 @@ from styletool import (
     loader_workers,
     lr_factor,
     preserve_colors,
+    range_excess,
     run_network,
     run_training,
+    save_model,
     transformer_metadata,
 )
 from styletool_metastyle.meta import fast_weight_names, query_loss
 from styletool_metastyle.options import MetaStyleAdaptOptions, MetaStyleOptions, MetaStyleTrainOptions
+from styletool_metastyle.predictor import (
+    StylePredictor,
+    blended_row,
+    feature_statistics,
+    fit_choices,
+    load_meta_model,
+    meta_tensors,
+    one_style_network,
+    painting_statistics,
+    style_tables,
+    tables_with_row,
+    vary_painting,
+)
 
 META, ADAPTED = "meta", "adapted"
 
@@ -139,13 +167,115 @@ class MetaTask(BasicTask):
         return totals
 
 
+class MetaNetwork(nn.Module):
+    """A meta-model with a predictor: a conditional network (its paintings' rows and a neutral row) and the predictor."""
+
+    net: TransformerNet
+    predictor: StylePredictor
+
+    def __init__(self, net: TransformerNet, predictor: StylePredictor):
+        super().__init__()
+        self.net = net
+        self.predictor = predictor
+
+    def forward(self, photos: torch.Tensor) -> torch.Tensor:
+        """The average painting (the live preview while training)."""
+        count = cast(int, self.net.num_styles)
+        return self.net(photos, torch.full((count,), 1 / count, device=photos.device))
+
+
+class PredictorTask(BasicTask):
+    """Meta-training from a conditional network: learn to predict any painting's row from its statistics.
+
+    Each step draws ``--meta-batch`` of the paintings and makes a new variant
+    of each (:func:`vary_painting`); each variant paints its share of the
+    step's photos with the blend of rows the predictor gives it, judged
+    against that variant. With ``--inner-steps`` above 0 the predicted row
+    first takes that many plain gradient steps on half of those photos and
+    is judged on the other half (MetaStyle's bilevel objective, from the
+    predicted row). Only the predictor learns: the network stays the
+    starting one, so every painting it learned keeps its row.
+    """
+
+    ddp = False
+    backward_inside = True
+
+    def __init__(
+        self,
+        model: MetaNetwork,
+        loss: PerceptualLoss,
+        paintings: list[torch.Tensor],
+        opts: MetaStyleTrainOptions,
+        settings: TrainSettings,
+        metadata: dict[str, Any],
+    ):
+        self.model = self.meta = model
+        self.perceptual = loss
+        self.paintings = paintings
+        self.opts = opts
+        self.settings = settings
+        self.metadata = metadata
+        model.net.requires_grad_(False)
+        # The bilevel objective adapts one painting row: a one-row view of the same network.
+        self.single = one_style_network(model.net).requires_grad_(False) if opts.inner_steps > 0 else None
+
+    def parameters(self):
+        return list(self.meta.predictor.parameters())
+
+    def model_file(self):
+        return meta_tensors(self.meta.net, self.meta.predictor), self.metadata
+
+    def loss(self, model, photos, step):
+        generator = torch.Generator().manual_seed(self.settings.seed * 15_485_863 + step)
+        count = min(self.opts.meta_batch, len(self.paintings), photos.shape[0])
+        chosen = torch.randperm(len(self.paintings), generator=generator)[:count].tolist()
+        inner_lr = self.opts.inner_lr * lr_factor(self.settings.lr_schedule, step, self.settings.steps)
+        net = self.meta.net
+        totals: dict[str, torch.Tensor] = {}
+        for index, chunk in zip(chosen, photos.chunk(count)):
+            painting = vary_painting(self.paintings[index], generator)
+            features = self.perceptual.style_features(painting, size=self.opts.style_size)
+            target = self.perceptual.target_from_features(features)
+            blend = self.meta.predictor(feature_statistics(features).to(photos.device))[0]
+
+            def judged(output: torch.Tensor, content: torch.Tensor, target: Any = target) -> dict[str, torch.Tensor]:
+                # The picture as saved, and the raw output kept in range, as feed-forward training judges it.
+                terms = self.perceptual(as_saved(output), content, target)
+                terms["range"] = range_excess(output)
+                return terms
+
+            if self.single is None:
+                terms = judged(net(chunk, blend), chunk)
+            else:
+                weights = tables_with_row(self.single, blended_row(net, blend))
+                half = max(1, chunk.shape[0] // 2)
+                support, query = chunk[:half], chunk[half:] if chunk.shape[0] > 1 else chunk
+                terms = query_loss(
+                    self.single,
+                    weights,
+                    list(weights),
+                    support,
+                    query,
+                    judged,
+                    lr=inner_lr,
+                    steps=self.opts.inner_steps,
+                    first_order=self.opts.first_order,
+                    max_step=self.opts.inner_max_step,
+                    call={"style": 0},
+                )
+            (cast(torch.Tensor, sum(terms.values())) / count).backward()
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0) + value.detach() / count
+        return totals
+
+
 class AdaptTask(BasicTask):
     """Ordinary training of one painting from a meta-trained start: all parameters, or only the norms."""
 
     def __init__(
         self, net: TransformerNet, loss: PerceptualLoss, target: Any, *, only_norm: bool, metadata: dict[str, Any]
     ):
-        self.model = net
+        self.model = self.net = net
         self.perceptual = loss
         self.target = target
         self.only_norm = only_norm
@@ -153,17 +283,31 @@ class AdaptTask(BasicTask):
 
     def parameters(self):
         if not self.only_norm:
-            return list(self.model.parameters())
-        names = set(fast_weight_names(self.model, "norm"))
+            return list(self.net.parameters())
+        names = set(norm_parameter_names(self.net))
         chosen = []
-        for name, parameter in self.model.named_parameters():
+        for name, parameter in self.net.named_parameters():
             parameter.requires_grad_(name in names)
             if name in names:
                 chosen.append(parameter)
         return chosen
 
     def loss(self, model, photos, step):
-        return self.perceptual(model(photos), photos, self.target)
+        if not self.net.conditional:  # a meta-model from before the predictor: raw output, as it was trained
+            return self.perceptual(model(photos), photos, self.target)
+        # The painting is row 0; judged as saved and kept in range, as its meta-model was trained.
+        output = model(photos, 0)
+        terms = self.perceptual(as_saved(output), photos, self.target)
+        terms["range"] = range_excess(output)
+        return terms
+
+    def sample(self, photo):
+        return self.net(photo, 0) if self.net.conditional else self.net(photo)
+
+
+def norm_parameter_names(net: TransformerNet) -> list[str]:
+    """The normalization scales and shifts: a conditional network's style tables, or a plain one's norms."""
+    return [name for name, _ in style_tables(net)] if net.conditional else fast_weight_names(net, "norm")
 
 
 class MetaStyleMethod(Method):
@@ -185,7 +329,7 @@ class MetaStyleMethod(Method):
             return self._prepare_blend(models, request, opts)
         if opts.mix is not None or opts.interpolate_steps is not None:
             raise UsageError("--mix and --interpolate-steps blend several models: give --model A --model B")
-        net, model = load_transformer(models[0], method=self.name)
+        net, _, model = load_meta_model(models[0], method=self.name)
         kind = model.metadata.get("kind")
         if kind == ADAPTED:
             if request.styles:
@@ -202,7 +346,19 @@ class MetaStyleMethod(Method):
                     where=models[0],
                 )
             net = self._adapted_for_stylize(models[0], request, opts, progress)
-        return [fast_network(net, device=self.runtime.device, compile=opts.compile, int8=opts.int8)]
+        return [self._fast(net, opts, models[0])]
+
+    def _fast(self, net: TransformerNet, opts: MetaStyleOptions, where: Path):
+        """The network to stylize with; models from a predictor's meta-model hold the painting as row 0."""
+        check_strength(net, opts.strength, where)
+        return fast_network(
+            net,
+            device=self.runtime.device,
+            style=0 if net.conditional else None,
+            strength=opts.strength,
+            compile=opts.compile,
+            int8=opts.int8,
+        )
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
         return True
@@ -228,7 +384,7 @@ class MetaStyleMethod(Method):
     def _prepare_blend(self, paths: list[Path], request: StylizeRequest, opts: MetaStyleOptions):
         if request.styles:
             raise UsageError("blending --model files takes no --style: each model carries its own")
-        nets = [load_transformer(path, method=self.name)[0] for path in paths]
+        nets = [load_meta_model(path, method=self.name)[0] for path in paths]
         if opts.interpolate_steps is not None:
             if opts.mix is not None:
                 raise UsageError("give --mix or --interpolate-steps, not both")
@@ -242,17 +398,14 @@ class MetaStyleMethod(Method):
                     f"(e.g. --mix {','.join(['0.5'] * 2) if len(nets) == 2 else '...'}) or --interpolate-steps N"
                 )
             mixes = [blend_weights(opts.mix, flag="--mix", count=len(nets), per="--model files")]
-        return [
-            fast_network(blend(nets, mix), device=self.runtime.device, compile=opts.compile, int8=opts.int8)
-            for mix in mixes
-        ]
+        return [self._fast(blend(nets, mix), opts, paths[0]) for mix in mixes]
 
     def _adapted_for_stylize(
         self, meta_path: Path, request: StylizeRequest, opts: MetaStyleOptions, progress
     ) -> TransformerNet:
         """Adapt the meta-model to the painting, or take the adaptation from the cache."""
         content_dir = Path(opts.content_dir) if opts.content_dir else None
-        if content_dir is None and not request.inputs:
+        if content_dir is None and not request.inputs and opts.steps > 0:
             raise UsageError("no photos to adapt on: pass --content-dir DIR")
         adapt_opts = MetaStyleAdaptOptions(
             **{name: getattr(opts, name) for name in MetaStyleAdaptOptions.__dataclass_fields__}
@@ -290,7 +443,7 @@ class MetaStyleMethod(Method):
     # -- adapt --------------------------------------------------------------
     def adapt(self, request: AdaptRequest, *, progress=ignore_progress):
         opts: MetaStyleAdaptOptions = request.options or MetaStyleAdaptOptions()
-        net, model = load_transformer(request.model, method=self.name)
+        net, predictor, model = load_meta_model(request.model, method=self.name)
         if model.metadata.get("kind") != META:
             raise UsageError(
                 "not a meta-trained model (this one is already adapted); adapt the meta-trained model",
@@ -299,14 +452,31 @@ class MetaStyleMethod(Method):
         loss_opts = _loss_options(model.metadata)
         if opts.style_weight is not None:
             loss_opts = replace(loss_opts, style_weight=opts.style_weight)
+        if opts.steps == 0 and predictor is None:
+            raise UsageError(
+                "--steps 0 takes the painting's row from the meta-model's predictor, and this one has none "
+                "(made before predictors): adapt with --steps 1 or more",
+                where=request.model,
+            )
+        started = time.perf_counter()
         perceptual = PerceptualLoss.build(self.runtime, loss_opts.perceptual_weights())
-        target = perceptual.style_target(request.style, size=loss_opts.style_size)
+        features = perceptual.style_features(request.style, size=loss_opts.style_size)
+        target = perceptual.target_from_features(features)
+        if net.conditional:
+            # One painting row to adapt: the blend the predictor gives this painting (no predictor: the average).
+            blend = None
+            if predictor is not None:
+                with torch.no_grad():
+                    blend = predictor(feature_statistics(features).cpu())[0]
+            net = one_style_network(net, blend)
         metadata = {
             "method": self.name,
             "kind": ADAPTED,
             "styles": [request.style_name],
             "backbone": loss_opts.backbone,
-            **transformer_metadata(architecture=net.architecture),
+            **transformer_metadata(
+                architecture=net.architecture, num_styles=1 if net.conditional else None, neutral=net.neutral
+            ),
             "adapted_from": {"file": Path(request.model).name, "sha256": file_digest(request.model)},
             "adaptation": asdict(opts),
             "training": {"loss": asdict(loss_opts)},
@@ -329,6 +499,10 @@ class MetaStyleMethod(Method):
             model=request.model,
             content_files=None if request.content_dir is not None else list(request.content_files),
         )
+        if opts.steps == 0:  # the predicted picture only: nothing to train
+            progress(Progress(stage="adapt (predicted)", step=1, total=1))
+            output = save_model(request.output, net.state_dict(), metadata)
+            return TrainResult(output=output, steps=0, seconds=time.perf_counter() - started, images=0, model=net)
         if request.content_dir is None and not request.content_files:
             raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
 
@@ -348,6 +522,15 @@ class MetaStyleMethod(Method):
                 "meta-training needs several paintings to generalize from: --style-dir DIR "
                 f"(or --style A --style B ...); {len(request.styles)} given"
             )
+        if request.model is not None:
+            first, start_model = load_transformer(request.model, method=None)
+            if start_model.metadata.get("kind") == ADAPTED:
+                raise UsageError(
+                    "this model is adapted to one painting; start from a meta-trained, cin or johnson model",
+                    where=request.model,
+                )
+            if first.conditional and first.neutral:
+                return self._train_predictor(request, first, start_model.styles, request.model, opts, progress)
         start = starting_network(request.model) if request.model is not None else None
         settings: TrainSettings = request.settings
         if opts.meta_lr is not None:  # the engine's optimizer is the outer one
@@ -381,6 +564,62 @@ class MetaStyleMethod(Method):
 
         return run_training(self.runtime, build, request, method=self.name, progress=progress)
 
+    def _train_predictor(
+        self,
+        request: TrainRequest,
+        start: TransformerNet,
+        start_styles: list[str],
+        start_path: Path,
+        opts: MetaStyleTrainOptions,
+        progress,
+    ):
+        """Meta-training from a conditional network with a neutral row: a row predictor (:class:`PredictorTask`)."""
+        settings: TrainSettings = request.settings
+        if opts.meta_lr is not None:
+            settings = dataclasses.replace(settings, lr=opts.meta_lr)
+            request = dataclasses.replace(request, settings=settings)
+        if opts.val_content_dir is not None:
+            raise UsageError(
+                "--val-content-dir is for meta-training a plain network; a predictor scores its own photos"
+            )
+        perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())
+        paintings = list(request.styles)
+        statistics = torch.cat(
+            [painting_statistics(perceptual, painting, size=opts.style_size) for painting in paintings]
+        )
+        # The paintings the starting network learned give the predictor a warm start: their rows.
+        known = [
+            (index, start_styles.index(name)) for index, name in enumerate(request.style_names) if name in start_styles
+        ]
+        loss_opts = {name: getattr(opts, name) for name in PerceptualOptions.__dataclass_fields__}
+        hidden = PREDICTOR_HIDDEN
+        metadata = {
+            "method": self.name,
+            "kind": META,
+            "styles": list(request.style_names),
+            "backbone": opts.backbone,
+            "start_styles": list(start_styles),
+            **transformer_metadata(architecture=start.architecture, num_styles=start.num_styles, neutral=True),
+            "predictor": {"inputs": statistics.shape[1], "rows": start.num_styles, "hidden": hidden},
+            "training": {"loss": loss_opts, "meta": {k: v for k, v in asdict(opts).items() if k not in loss_opts}},
+            "started_from": {"file": Path(start_path).name, "sha256": file_digest(start_path)},
+        }
+
+        def build() -> PredictorTask:
+            net = copy.deepcopy(start)
+            predictor = StylePredictor(statistics.shape[1], cast(int, net.num_styles), hidden=hidden)
+            predictor.fit_inputs(statistics)
+            if known:
+                choices = torch.tensor([row for _, row in known])
+                fit_choices(predictor, statistics[[index for index, _ in known]], choices)
+            return PredictorTask(MetaNetwork(net, predictor), perceptual, paintings, opts, settings, metadata)
+
+        return run_training(self.runtime, build, request, method=self.name, progress=progress)
+
+
+# Width of the predictor's hidden layer: it learns from tens of paintings, so it stays small.
+PREDICTOR_HIDDEN = 64
+
 
 def starting_network(path: Path) -> TransformerNet:
     """The network meta-training starts from when given --model: any feed-forward model's weights.
@@ -411,7 +650,9 @@ def blend(nets: list[TransformerNet], weights: list[float]) -> TransformerNet:
     architectures = {net.architecture for net in nets}
     if len(architectures) > 1:
         raise UsageError(f"cannot blend models of different networks ({', '.join(sorted(architectures))})")
-    mixed = TransformerNet(architecture=nets[0].architecture)
+    if len({(net.num_styles, net.neutral) for net in nets}) > 1:
+        raise UsageError("cannot blend models adapted from different kinds of meta-model")
+    mixed = TransformerNet(architecture=nets[0].architecture, num_styles=nets[0].num_styles, neutral=nets[0].neutral)
     states = [net.state_dict() for net in nets]
     mixed.load_state_dict({name: sum(w * state[name] for w, state in zip(weights, states)) for name in states[0]})
     return mixed.eval()

@@ -66,8 +66,7 @@ def install(app: typer.Typer) -> None:
         model = models[0]
         if content_dir is not None and content:
             raise UsageError("give --content-dir DIR or --content PHOTO, not both")
-        if content_dir is None and not content:
-            raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
+        # Whether photos are needed is the method's to say: metastyle's --steps 0 adapts on none.
         if content_dir is not None and not content_dir.is_dir():
             raise UsageError("no such folder" if not content_dir.exists() else "not a folder", where=content_dir)
         if output.suffix.lower() != ".safetensors":

@@ -118,11 +118,19 @@ class PerceptualLoss:
 
     def style_target(self, painting: Tensor, *, size: int) -> StyleTarget:
         """Style statistics of a painting (``[1, 3, H, W]``) resized so its longest side is ``size``."""
+        return self.target_from_features(self.style_features(painting, size=size))
+
+    def style_features(self, painting: Tensor, *, size: int) -> dict[str, Tensor]:
+        """The style layers' features of a painting resized as :meth:`style_target` resizes it."""
         resized = resize_longest(
             painting, longest_keeping_depth(painting, size, self.backbone, self.weights.style_layers)
         )
         with torch.no_grad():
-            features = self.backbone(resized.to(self.device), self.weights.style_layers)
+            return self.backbone(resized.to(self.device), self.weights.style_layers)
+
+    def target_from_features(self, features: dict[str, Tensor]) -> StyleTarget:
+        """The style target of a painting whose :meth:`style_features` are ``features``."""
+        with torch.no_grad():
             statistics = self.style.target(features)
         loss = self.style
         if self.weights.normalize == "relative":

@@ -41,7 +41,7 @@ from styletool.training.data import (
     random_resized_crop,
 )
 from styletool.training.engine import Trainer, TrainResult, run_training
-from styletool.training.feedforward import FeedForwardTask
+from styletool.training.feedforward import FeedForwardTask, as_saved, range_excess
 from styletool.training.settings import (
     LR_SCHEDULES,
     BasicTask,
@@ -58,6 +58,8 @@ __all__ = [
     "ZOOM_RANGE",
     "BasicTask",
     "FeedForwardTask",
+    "as_saved",
+    "range_excess",
     "PhotoFolder",
     "StepBatches",
     "TrainResult",
