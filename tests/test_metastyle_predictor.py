@@ -176,3 +176,11 @@ def test_painting_variants_are_reproducible_and_recolouring_keeps_grey_levels():
     turned = recolour(painting, hue=2.0, saturation=0.8)
     assert torch.allclose(turned.mean(1), painting.mean(1), atol=1e-5)  # mid-tones: nothing clipped
     assert (turned - painting).abs().mean() > 0.01
+
+
+def test_adapting_with_steps_needs_photos_but_steps_0_does_not(predicted, tmp_path):
+    method, path, _ = predicted
+    with pytest.raises(UsageError, match="no photos to adapt on"):
+        adapt(method, path, tmp_path / "none.safetensors", steps=2)
+    assert not (tmp_path / "none.safetensors").exists()
+    assert adapt(method, path, tmp_path / "now.safetensors", steps=0).output.is_file()

@@ -458,6 +458,8 @@ class MetaStyleMethod(Method):
                 "(made before predictors): adapt with --steps 1 or more",
                 where=request.model,
             )
+        if opts.steps > 0 and request.content_dir is None and not request.content_files:
+            raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
         started = time.perf_counter()
         perceptual = PerceptualLoss.build(self.runtime, loss_opts.perceptual_weights())
         features = perceptual.style_features(request.style, size=loss_opts.style_size)
@@ -503,8 +505,6 @@ class MetaStyleMethod(Method):
             progress(Progress(stage="adapt (predicted)", step=1, total=1))
             output = save_model(request.output, net.state_dict(), metadata)
             return TrainResult(output=output, steps=0, seconds=time.perf_counter() - started, images=0, model=net)
-        if request.content_dir is None and not request.content_files:
-            raise UsageError("no photos to adapt on: give --content-dir DIR or --content PHOTO")
 
         def build() -> AdaptTask:
             return AdaptTask(net, perceptual, target, only_norm=opts.only_norm, metadata=metadata)
