@@ -89,6 +89,7 @@ _LAZY = {
     "NEUTRAL": "styletool.nn.transformer",
     "transformer_metadata": "styletool.nn.transformer",
     "fast_network": "styletool.nn.inference",
+    "painting_network": "styletool.nn.inference",
     "run_network": "styletool.nn.tiling",
     "available_memory": "styletool.nn.tiling",
     # training
@@ -149,7 +150,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from styletool.io.cache import cache_dir, file_digest
     from styletool.io.images import Image, load_image, load_painting, resize_longest, save_image
     from styletool.io.modelfile import ModelFile, ModelFileError, load_model, save_model
-    from styletool.nn.inference import fast_network
+    from styletool.nn.inference import fast_network, painting_network
     from styletool.nn.tiling import available_memory, run_network
     from styletool.nn.transformer import (
         NEUTRAL,

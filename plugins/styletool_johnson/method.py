@@ -22,10 +22,9 @@ from styletool import (
     TrainRequest,
     TransformerNet,
     UsageError,
-    check_strength,
-    fast_network,
     ignore_progress,
     load_transformer,
+    painting_network,
     preserve_colors,
     run_network,
     run_training,
@@ -53,15 +52,14 @@ class JohnsonMethod(Method):
             raise UsageError("method 'johnson' takes its style from the --model file; drop --style")
         opts: JohnsonOptions = request.options or JohnsonOptions()
         net, _ = load_transformer(request.model, method=self.name)
-        check_strength(net, opts.strength, request.model)
         # Models with a style-neutral row hold the painting as style 0 of a conditional network.
-        return fast_network(
+        return painting_network(
             net,
             device=self.runtime.device,
-            style=0 if net.conditional else None,
             strength=opts.strength,
             compile=opts.compile,
             int8=opts.int8,
+            where=request.model,
         )
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:

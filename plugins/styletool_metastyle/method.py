@@ -41,6 +41,7 @@ from styletool import (
     AdaptRequest,
     BasicTask,
     Method,
+    ModelFile,
     PerceptualLoss,
     PerceptualOptions,
     PhotoFolder,
@@ -55,13 +56,12 @@ from styletool import (
     as_saved,
     blend_weights,
     cache_dir,
-    check_strength,
-    fast_network,
     file_digest,
     ignore_progress,
     load_transformer,
     loader_workers,
     lr_factor,
+    painting_network,
     preserve_colors,
     range_excess,
     run_network,
@@ -350,14 +350,8 @@ class MetaStyleMethod(Method):
 
     def _fast(self, net: TransformerNet, opts: MetaStyleOptions, where: Path):
         """The network to stylize with; models from a predictor's meta-model hold the painting as row 0."""
-        check_strength(net, opts.strength, where)
-        return fast_network(
-            net,
-            device=self.runtime.device,
-            style=0 if net.conditional else None,
-            strength=opts.strength,
-            compile=opts.compile,
-            int8=opts.int8,
+        return painting_network(
+            net, device=self.runtime.device, strength=opts.strength, compile=opts.compile, int8=opts.int8, where=where
         )
 
     def can_batch(self, request: StylizeRequest, prepared) -> bool:
@@ -522,16 +516,12 @@ class MetaStyleMethod(Method):
                 "meta-training needs several paintings to generalize from: --style-dir DIR "
                 f"(or --style A --style B ...); {len(request.styles)} given"
             )
+        start = None
         if request.model is not None:
-            first, start_model = load_transformer(request.model, method=None)
-            if start_model.metadata.get("kind") == ADAPTED:
-                raise UsageError(
-                    "this model is adapted to one painting; start from a meta-trained, cin or johnson model",
-                    where=request.model,
-                )
-            if first.conditional and first.neutral:
-                return self._train_predictor(request, first, start_model.styles, request.model, opts, progress)
-        start = starting_network(request.model) if request.model is not None else None
+            loaded, start_model = starting_network(request.model)
+            if loaded.conditional and loaded.neutral:
+                return self._train_predictor(request, loaded, start_model.styles, request.model, opts, progress)
+            start = loaded.single_style() if loaded.conditional else loaded
         settings: TrainSettings = request.settings
         if opts.meta_lr is not None:  # the engine's optimizer is the outer one
             settings = dataclasses.replace(settings, lr=opts.meta_lr)
@@ -621,10 +611,11 @@ class MetaStyleMethod(Method):
 PREDICTOR_HIDDEN = 64
 
 
-def starting_network(path: Path) -> TransformerNet:
-    """The network meta-training starts from when given --model: any feed-forward model's weights.
+def starting_network(path: Path) -> tuple[TransformerNet, ModelFile]:
+    """The network meta-training starts from when given --model (any feed-forward model), and its file.
 
-    A multi-style (cin) model gives its shared convolutions with the mean of
+    A cin model with a neutral row starts a predictor (:class:`PredictorTask`);
+    any other multi-style model gives its shared convolutions with the mean of
     its style rows: a network that already paints, sitting among its styles,
     from which the meta-objective has far less to learn than from random
     weights (docs/metastyle.md measures the difference).
@@ -634,7 +625,7 @@ def starting_network(path: Path) -> TransformerNet:
         raise UsageError(
             "this model is adapted to one painting; start from a meta-trained, cin or johnson model", where=path
         )
-    return net.single_style() if net.conditional else net
+    return net, model
 
 
 def _loss_options(metadata: dict[str, Any]) -> PerceptualOptions:

@@ -40,7 +40,13 @@ from styletool.errors import UsageError
 from styletool.events import Progress, ProgressCallback
 from styletool.nn.int8 import Int8Conv2d, require_int8
 from styletool.nn.kernels import channel_moments, memory_format, pad2d
-from styletool.nn.transformer import ConditionalInstanceNorm2d, TransformerNet, _ConvNorm, pad_to_multiple_of_4
+from styletool.nn.transformer import (
+    ConditionalInstanceNorm2d,
+    TransformerNet,
+    _ConvNorm,
+    check_strength,
+    pad_to_multiple_of_4,
+)
 
 
 class _FastLayer(nn.Module):
@@ -244,6 +250,18 @@ def fast_network(
         raise UsageError("--int8 and --compile do not combine; pick one (--int8 is the faster on a CPU)")
     fast = for_inference(net.to(device), style, strength=strength, int8=int8)
     return cast(nn.Module, torch.compile(fast)) if compile else fast
+
+
+def painting_network(
+    net: TransformerNet, *, device: torch.device, strength: float, compile: bool, int8: bool, where
+) -> nn.Module:
+    """:func:`fast_network` for a model of one painting: a plain network, or the painting (row 0) beside a neutral row.
+
+    ``--strength`` below 1 needs the neutral row; ``where`` names the model file in that error.
+    """
+    check_strength(net, strength, where)
+    style = 0 if net.conditional else None
+    return fast_network(net, device=device, style=style, strength=strength, compile=compile, int8=int8)
 
 
 def subpixel_weights(weight: Tensor) -> Tensor:
