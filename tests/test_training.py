@@ -121,6 +121,27 @@ def test_training_lowers_the_loss(tmp_path, photos):
     assert after < 0.2 * before
 
 
+def test_the_default_loss_charges_a_pixel_fine_pattern_relative_to_the_photos_roughness(tmp_path, photos):
+    """Long runs otherwise learn stripes the loss network reads as texture (docs/training.md): the default smooths."""
+    runtime, method, request = train_request(tmp_path, photos)
+    loss = PerceptualLoss.build(runtime, request.options.perceptual_weights())
+    target = loss.style_target(request.styles[0], size=32)
+    data = PhotoFolder(photos, image_size=32)
+    batch = torch.stack([data[(0, 1)][1], data[(2, 3)][1]])
+    stripes = torch.zeros_like(batch)
+    stripes[..., ::2] = 0.15  # every other column brighter: what a spoiled run paints over a sky
+    with torch.no_grad():
+        photo_itself = loss(batch, batch, target)
+        striped = loss((batch + stripes).clamp(0, 1), batch, target)
+    default = request.options.tv_weight
+    assert default > 0
+    # Relative to the photos' own roughness: the photos themselves cost exactly the weight.
+    assert float(photo_itself["tv"]) == pytest.approx(default, rel=1e-4)
+    assert float(striped["tv"]) > 1.5 * default
+    off = make_options(resolve(runtime.registry.method("johnson").train_options), {**TINY_LOSS, "tv_weight": 0})
+    assert "tv" not in PerceptualLoss.build(runtime, off.perceptual_weights())(batch, batch, target)
+
+
 def _weights(path: Path) -> dict[str, torch.Tensor]:
     return load_model(path).tensors
 

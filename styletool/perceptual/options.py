@@ -100,6 +100,16 @@ class PerceptualOptions:
 class StyleNetworkOptions(PerceptualOptions):
     """Training options of a feed-forward network with a style-neutral row (johnson, cin)."""
 
+    # Relative to the photos' own roughness. Without it a network trained past about 3000 steps
+    # learns a pixel-fine striped pattern that VGG-19 reads as the painting's texture but that
+    # another network does not (candy: style distance 0.34 -> 1.36 of the photo's from 3000 to
+    # 4000 steps); 0.3 held it at 0.32-0.33 with more of the photo kept (docs/training.md).
+    tv_weight: float = option(
+        0.3,
+        help="Weight of the total-variation smoothness loss, relative to the photos' own (1: as rough as they are). It keeps a long run from learning a pixel-fine pattern that the loss network mistakes for the painting's texture (docs/training.md).",
+        min=0,
+    )
+
     neutral_steps: int = option(
         1000,
         help="Steps at the start in which the network learns to give the photo back (cheap: no style layers); every painting is then learned from a network that already keeps the photo's structure.",
