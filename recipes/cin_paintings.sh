@@ -8,9 +8,11 @@
 # named below, from ../shared/images/style, ../shared/datasets/styles and
 # ../shared/datasets/paintings (sources in ../shared/README.md).
 #
-# STEPS (default 3000: what the shipped model was trained for; one painting per
-# photo of each batch of 8, so each painting paints about 900 crops after the
-# neutral start). A longer run continues the same one exactly: STEPS=N RESUME=1.
+# STEPS (default 12000: what the shipped model was trained for). The first
+# 1000 steps are the neutral start; then every photo of a batch of 8 but one is
+# painted with its own painting, so each painting paints about 4800 crops. The
+# rate drops to a tenth for the last fifth of STEPS (--lr-schedule step), so a
+# stopped run continues exactly with the same STEPS and RESUME=1.
 #
 # Run from the repository root with ../shared beside it. Training writes
 # build/cin_paintings.safetensors with checkpoints beside it (stop with Ctrl-C,
@@ -20,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=../shared
-STEPS=${STEPS:-3000}
+STEPS=${STEPS:-12000}
 CHECKPOINTS=${CHECKPOINTS:-build/cin_paintings.checkpoints}
 mkdir -p build
 resume=()
@@ -37,7 +39,7 @@ for painting in "${paintings[@]}"; do styles+=(--style "$SHARED/$painting.jpg");
 styletool --seed 0 train --method cin \
   --content-dir "$SHARED/datasets/photos" --exclude 'val_*' "${styles[@]}" \
   --network light --image-size 256 --crop-size 128 --batch-size 8 \
-  --steps "$STEPS" --lr 1e-3 --workers 0 --checkpoint-every 500 --checkpoint-dir "$CHECKPOINTS" \
+  --steps "$STEPS" --lr 1e-3 --lr-schedule step --style-weight 3 --tv-weight 0.3 --workers 0 --checkpoint-every 500 --checkpoint-dir "$CHECKPOINTS" \
   -o build/cin_paintings.safetensors --overwrite "${resume[@]}"
 python recipes/ship.py build/cin_paintings.safetensors --name paintings --recipe recipes/cin_paintings.sh \
   --data "../shared/datasets/photos less its val_* photos (BSDS500, research licence); paintings as named in the recipe" \

@@ -122,6 +122,7 @@ def main() -> int:
     parser.add_argument("--image-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--style-weight", type=float)
+    parser.add_argument("--tv-weight", type=float)
     parser.add_argument(
         "--only-norm", choices=("yes", "no"), help="adapt only the normalization rows (default: adaptation's default)"
     )
@@ -145,6 +146,7 @@ def main() -> int:
             ("image_size", args.image_size),
             ("lr", args.lr),
             ("style_weight", args.style_weight),
+            ("tv_weight", args.tv_weight),
         )
         if v is not None
     }
@@ -220,6 +222,7 @@ def main() -> int:
         "lr": adapt_options.lr,
         "only_norm": adapt_options.only_norm,
         "style_weight": adapt_options.style_weight,
+        "tv_weight": adapt_options.tv_weight,
     }
     print(json.dumps(summary))
     if args.json:

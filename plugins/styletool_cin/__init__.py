@@ -1,6 +1,6 @@
 """The built-in CIN method: many styles in one feed-forward network (conditional instance norm).
 
-It ships ``paintings``, a model of eight paintings (recipes/cin_paintings.sh,
+It ships ``paintings``, a model of sixteen paintings (recipes/cin_paintings.sh,
 docs/models.md), the model ``--method cin`` uses when no ``--model`` is given.
 """
 
@@ -35,7 +35,7 @@ def register_models(register):
             name="paintings",
             method="cin",
             file=MODELS / "paintings.safetensors",
-            sha256="be69198a4a09f39877858eaf33b5a0cd14a7933ed84991694b6ba8e546bbfc2f",
+            sha256="7c62b3fe53cf65bfca89226f17c32d1136c5c7e8861854403e75ede44796e4be",
             summary="Sixteen paintings in one light network, with --strength: starry_night, the_scream, shipwreck, "
             "woman-with-hat-matisse, candy, rain_princess, la_muse, picasso_self_portrait, frida_kahlo, "
             "escher_sphere, trial, asheville, brushstrokes, antimonocromatismo, wikiart_22 (impressionist "
