@@ -31,7 +31,8 @@ for painting in "$SHARED"/datasets/paintings/*.jpg "$SHARED"/datasets/styles/*.j
 # The loss of both stages, stored in the model: adaptation uses it too (cin's defaults when the
 # shipped meta-model was trained; cin has since moved to style weight 3 with smoothness 0.3).
 LOSS=(--network light --normalize relative --style-weight 2 --tv-weight 0 --content-layers relu2_2)
-DATA=(--content-dir "$SHARED/datasets/photos" --exclude 'val_*' --image-size 256 --crop-size 128 --batch-size 8 --workers 0)
+# A constant rate, as when the shipped meta-model was trained (the default is now step).
+DATA=(--content-dir "$SHARED/datasets/photos" --exclude 'val_*' --image-size 256 --crop-size 128 --batch-size 8 --workers 0 --lr-schedule constant)
 
 if [ ! -f build/metastyle_cin.safetensors ]; then
   resume=()

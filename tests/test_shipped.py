@@ -82,12 +82,11 @@ def test_shipped_cin_model_paints_a_photo_it_never_saw_and_keeps_it(style):
     Judged through SqueezeNet, not the VGG-19 the model trained with: the
     result must be close to the painting and keep the photo's structure, the
     bar of a shipped style (docs/models.md has every style on nineteen
-    photos; starry_night, escher_sphere, asheville and brushstrokes do not
-    reach it yet).
+    photos; starry_night and asheville do not reach it yet).
     """
     ratio, ssim = _shipped_cin(style)
-    # Measured at 384 px: the_scream 0.09 with SSIM 0.43, candy 0.23 with 0.49 (starry_night 0.36 with
-    # 0.39). The photo itself scores 1 and 1.
+    # Measured at 384 px: the_scream 0.10 with SSIM 0.49, candy 0.18 with 0.41 (starry_night 0.32 with
+    # 0.40). The photo itself scores 1 and 1.
     assert ratio <= 0.3, ratio
     assert ssim >= 0.35, ssim
 
@@ -95,7 +94,7 @@ def test_shipped_cin_model_paints_a_photo_it_never_saw_and_keeps_it(style):
 def test_the_shipped_cin_model_has_a_strength_dial():
     """--strength on the shipped model: lower strengths keep more of the photo and paint less."""
     (none, none_ssim), (half, half_ssim), (full, full_ssim) = [_shipped_cin("candy", s) for s in (0.0, 0.5, 1.0)]
-    # Measured: (1.20, 0.82), (0.87, 0.59), (0.23, 0.49).
+    # Measured: (1.17, 0.84), (0.82, 0.55), (0.18, 0.41).
     assert none_ssim > half_ssim > full_ssim
     assert none > half > full
     assert none_ssim > 0.75

@@ -263,7 +263,7 @@ def test_resume_refuses_a_checkpoint_of_another_model_naming_what_differs(tmp_pa
             method.train(dataclasses.replace(other, **change))
         assert str(checkpoint) in str(caught.value)
     for message, loss in {
-        "style_weight 2.0 then, 10.0 now": {"style_weight": 10.0},
+        "style_weight 3.0 then, 10.0 now": {"style_weight": 10.0},
         "architecture light then, full now": {"network": "full"},
     }.items():
         _, method, other = train_request(tmp_path, photos, steps=4, resume=checkpoint, **loss)

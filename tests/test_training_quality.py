@@ -43,7 +43,9 @@ def test_johnson_training_moves_an_unseen_photo_toward_the_painting(starry_johns
     painting_phase = [losses["style"] for losses in starry_johnson.losses if "style" in losses]
     assert sum(painting_phase[-20:]) < 0.8 * sum(painting_phase[:20]), painting_phase
     ((distance, ssim),) = _judged(starry_johnson, [1.0])
-    # Measured: 0.39 of the photo's distance, SSIM 0.37 (0.36 / 0.29 before the default smoothness term).
+    # Measured: 0.46 of the photo's distance, SSIM 0.29 at style weight 3 with the rate dropped for the
+    # last fifth (0.39 / 0.37 at 2 and one rate: this run is short, 300 painting steps, and a tenth of
+    # the rate for 120 of them costs it; the default 3000-step run gains, docs/training.md).
     assert distance < 0.7, distance
     assert ssim >= 0.25
 
@@ -53,7 +55,7 @@ def test_johnson_training_moves_an_unseen_photo_toward_the_painting(starry_johns
 def test_the_strength_dial_goes_from_the_photo_to_the_painting(starry_johnson):
     measures = _judged(starry_johnson, [0.0, 0.5, 1.0])
     (photo_like, photo_ssim), (half, half_ssim), (full, full_ssim) = measures
-    # Measured (distance, SSIM) at 0, 0.5, 1: (1.29, 0.65), (0.67, 0.50), (0.39, 0.37).
+    # Measured (distance, SSIM) at 0, 0.5, 1: (1.27, 0.66), (0.71, 0.47), (0.46, 0.29).
     # Strength 0: the photo as the neutral row gives it back (SSIM 0.65 after this short run;
     # the instance norms cannot see the photo's overall colour and contrast, so it is not exact).
     assert photo_ssim > 0.6

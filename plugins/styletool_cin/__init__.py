@@ -35,7 +35,7 @@ def register_models(register):
             name="paintings",
             method="cin",
             file=MODELS / "paintings.safetensors",
-            sha256="7c62b3fe53cf65bfca89226f17c32d1136c5c7e8861854403e75ede44796e4be",
+            sha256="5cc8d1238404faea1b6c723159d51321a73b3221e303715916982cae8b2f6c1c",
             summary="Sixteen paintings in one light network, with --strength: starry_night, the_scream, shipwreck, "
             "woman-with-hat-matisse, candy, rain_princess, la_muse, picasso_self_portrait, frida_kahlo, "
             "escher_sphere, trial, asheville, brushstrokes, antimonocromatismo, wikiart_22 (impressionist "

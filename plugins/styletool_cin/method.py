@@ -128,7 +128,11 @@ class CinMethod(Method):
         if not request.styles:
             raise UsageError("method 'cin' needs paintings: --style A --style B ... or --style-dir DIR")
         perceptual = PerceptualLoss.build(self.runtime, opts.perceptual_weights())
-        new_targets = [perceptual.style_target(style, size=opts.style_size) for style in request.styles]
+        scales = painting_scales(opts, list(request.style_names))
+        new_targets = [
+            dataclasses.replace(perceptual.style_target(style, size=opts.style_size), scale=scale)
+            for style, scale in zip(request.styles, scales)
+        ]
         seed = request.settings.seed
 
         if request.model is None:
@@ -221,6 +225,34 @@ def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
     for position, weight in zip(positions, blend_weights(values, flag="--style-mix")):
         weights[position] += weight
     return weights
+
+
+def painting_scales(opts: CinTrainOptions, names: list[str]) -> list[float]:
+    """Each painting's style loss as a multiple of --style-weight's, from --painting-weight NAME=WEIGHT."""
+    own: dict[str, float] = {}
+    for part in (piece.strip() for item in opts.painting_weight for piece in item.split(",")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise UsageError(f"option --painting-weight: '{part}' should be NAME=WEIGHT, e.g. brushstrokes=2")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise UsageError(f"option --painting-weight: weight '{value}' of '{name}' is not a number") from None
+        if not weight >= 0 or weight == float("inf"):
+            raise UsageError(f"option --painting-weight: weight of '{name}' must be a number >= 0, not {value}")
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise UsageError(
+                f"option --painting-weight: no painting named '{name}' is trained{hint} ({', '.join(names)})"
+            )
+        own[name] = weight
+    if own and opts.style_weight == 0:
+        raise UsageError("option --painting-weight: it scales against --style-weight, which is 0")
+    return [own[name] / opts.style_weight if name in own else 1.0 for name in names]
 
 
 def _style_position(key: str, names: list[str], flag: str) -> int:

@@ -41,10 +41,10 @@ class CinOptions(FeedForwardOptions):
 class CinTrainOptions(StyleNetworkOptions):
     """The perceptual loss a cin network is trained with, its style-neutral start, and how many paintings each step trains."""
 
-    # What the shipped model learned with (recipes/cin_paintings.sh): with the smoothness term, 3 brought
-    # twelve of its sixteen paintings within a quarter of the photo's style distance (docs/models.md).
-    style_weight: float = option(3.0, help="Weight of the style loss.", min=0)
-
+    painting_weight: list[str] = option(
+        [],
+        help="A painting's own style weight, NAME=WEIGHT (comma-separated or repeated; NAME is the file's stem): replaces --style-weight for that painting. Lower for a painting that covers the photo at the common weight, higher for one that stays too far from it (recipes/cin_paintings.sh).",
+    )
     add_style: list[str] = option(
         [],
         help="Paintings to add to --model: only their new style rows train, the model's styles stay as they were.",

@@ -481,6 +481,8 @@ class MetaStyleMethod(Method):
             steps=opts.steps,
             batch_size=opts.batch_size,
             lr=opts.lr,
+            # What the adaptation defaults were measured with (docs/metastyle.md).
+            lr_schedule="constant",
             image_size=opts.image_size,
             checkpoint_every=0,
             workers=loader_workers(request.content_dir),

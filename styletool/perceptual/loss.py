@@ -65,13 +65,17 @@ class StyleTarget:
     With relative losses the loss's layer weights are this painting's own
     (divided by its statistics' size), so a multi-style network trained on
     paintings of very different contrast asks as much of each.
+    ``scale`` multiplies this painting's loss: a multi-style network may ask
+    more or less of one painting than of the others (cin's --painting-weight).
     """
 
     statistics: Any
     loss: FeatureLoss
+    scale: float = 1.0
 
     def __call__(self, features: dict[str, Tensor]) -> Tensor:
-        return self.loss(features, self.statistics)
+        loss = self.loss(features, self.statistics)
+        return loss if self.scale == 1.0 else self.scale * loss
 
 
 class PerceptualLoss:

@@ -26,7 +26,9 @@ class TrainSettings:
     steps: int = 2000
     batch_size: int = 4
     lr: float = 1e-3
-    lr_schedule: str = "constant"
+    # The rate a tenth for the last fifth: what turns a long feed-forward run's length into
+    # quality (docs/training.md, docs/models.md).
+    lr_schedule: str = "step"
     # Photos are resized so their shorter side is image_size (times a random zoom), then cropped to
     # crop_size squares (None: image_size). Smaller crops of photos at the same scale show the network
     # the same brush-stroke size for a fraction of the arithmetic.
