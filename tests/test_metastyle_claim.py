@@ -54,7 +54,9 @@ def test_meta_trained_start_adapts_better_in_50_steps_than_the_default_start(tmp
     spec = runtime.registry.method("metastyle")
     loss_options = {"style_size": 128}
     options = make_options(resolve(spec.train_options), {**loss_options, "meta_batch": 2})
-    settings = TrainSettings(steps=200, batch_size=4, image_size=SIZE, lr=1e-3, checkpoint_every=0, workers=0)
+    settings = TrainSettings(
+        steps=200, batch_size=4, image_size=SIZE, lr=1e-3, lr_schedule="constant", checkpoint_every=0, workers=0
+    )
     meta_curve = []
     method.train(
         TrainRequest(

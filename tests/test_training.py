@@ -281,3 +281,13 @@ def test_a_fresh_run_starts_its_checkpoint_folder_afresh(tmp_path, photos):
     lines = (tmp_path / "model.checkpoints" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2]  # none of the first run's lines
     assert load_checkpoint(tmp_path / "model.checkpoints" / "last.pt")["step"] == 2
+
+
+def test_a_checkpoint_from_before_an_option_existed_still_resumes_while_the_option_is_unused():
+    from styletool.training.engine import identity_differences
+
+    saved = {"model": {"training": {"loss": {"style_weight": 3.0}}}}
+    unused = {"model": {"training": {"loss": {"style_weight": 3.0, "painting_weight": []}}}}
+    used = {"model": {"training": {"loss": {"style_weight": 3.0, "painting_weight": ["candy=2"]}}}}
+    assert identity_differences(saved, unused) == []
+    assert identity_differences(saved, used) == ["painting_weight (none) then, ['candy=2'] now"]

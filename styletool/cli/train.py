@@ -73,7 +73,7 @@ def install(app: typer.Typer) -> None:
         lr_schedule: str = typer.Option(
             "step",
             "--lr-schedule",
-            help="step (the rate a tenth for the last fifth of --steps: brings a model closer to its painting with as much of the photo kept; docs/training.md), constant, or cosine.",
+            help="step (the rate a tenth for the last fifth of --steps: what brought the shipped cin model close to its paintings; docs/training.md), constant, or cosine.",
         ),
         image_size: int = typer.Option(
             256,

@@ -102,7 +102,8 @@ class StyleNetworkOptions(PerceptualOptions):
     """Training options of a feed-forward network with a style-neutral row (johnson, cin)."""
 
     # With the smoothness term and the rate dropped at the end (--lr-schedule step), 3 brought candy
-    # to 0.26 of the photo's style distance at SSIM 0.42 in the default johnson run (2: 0.33 / 0.53)
+    # to 0.26 of the photo's style distance at SSIM 0.42 in the default johnson run (2 at a constant
+    # rate: 0.33 / 0.53)
     # and the shipped cin model's paintings within 0.25 (a few with a weight of their own; docs/models.md).
     style_weight: float = option(3.0, help="Weight of the style loss.", min=0)
     # Relative to the photos' own roughness. Without it a network trained past about 3000 steps

@@ -386,7 +386,8 @@ def identity_differences(saved: dict[str, Any], current: dict[str, Any]) -> list
     saved_model, current_model = _flattened(saved.get("model", {})), _flattened(current.get("model", {}))
     for key in sorted(set(saved_model) | set(current_model)):
         then, now = saved_model.get(key, "(none)"), current_model.get(key, "(none)")
-        if then != now:
+        # An option added since the checkpoint was written, left empty now, is the run it was.
+        if then != now and not (then == "(none)" and now in ([], None, "")):
             differences.append(f"{key} {then} then, {now} now")
     if not differences and saved.get("paintings") != current.get("paintings"):
         differences.append("the paintings are other pictures under the same names")
