@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -230,9 +231,8 @@ def style_weights(opts: CinOptions, names: list[str]) -> torch.Tensor:
 def painting_scales(opts: CinTrainOptions, names: list[str]) -> list[float]:
     """Each painting's style loss as a multiple of --style-weight's, from --painting-weight NAME=WEIGHT."""
     own: dict[str, float] = {}
-    for part in (piece.strip() for item in opts.painting_weight for piece in item.split(",")):
-        if not part:
-            continue
+    # The option is a list already split at its commas (styletool.framework.options).
+    for part in opts.painting_weight:
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep:
@@ -241,7 +241,7 @@ def painting_scales(opts: CinTrainOptions, names: list[str]) -> list[float]:
             weight = float(value)
         except ValueError:
             raise UsageError(f"option --painting-weight: weight '{value}' of '{name}' is not a number") from None
-        if not weight >= 0 or weight == float("inf"):
+        if not (math.isfinite(weight) and weight >= 0):
             raise UsageError(f"option --painting-weight: weight of '{name}' must be a number >= 0, not {value}")
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)

@@ -74,8 +74,7 @@ class StyleTarget:
     scale: float = 1.0
 
     def __call__(self, features: dict[str, Tensor]) -> Tensor:
-        loss = self.loss(features, self.statistics)
-        return loss if self.scale == 1.0 else self.scale * loss
+        return self.scale * self.loss(features, self.statistics)
 
 
 class PerceptualLoss:

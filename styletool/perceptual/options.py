@@ -103,8 +103,8 @@ class StyleNetworkOptions(PerceptualOptions):
 
     # With the smoothness term and the rate dropped at the end (--lr-schedule step), 3 brought candy
     # to 0.26 of the photo's style distance at SSIM 0.42 in the default johnson run (2 at a constant
-    # rate: 0.33 / 0.53)
-    # and the shipped cin model's paintings within 0.25 (a few with a weight of their own; docs/models.md).
+    # rate: 0.33 / 0.53), and the shipped cin model's paintings within 0.25 (a few with a weight of
+    # their own; docs/models.md).
     style_weight: float = option(3.0, help="Weight of the style loss.", min=0)
     # Relative to the photos' own roughness. Without it a network trained past about 3000 steps
     # learns a pixel-fine striped pattern that VGG-19 reads as the painting's texture but that
